@@ -1,0 +1,1 @@
+"""Scoring: parsers, canonicalizers, aligners, metrics and failure taggers."""

