@@ -1,0 +1,46 @@
+"""Content addresses: stable sha256 digests of files, folders and JSON-able values."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+_CHUNK = 1 << 20
+
+
+def sha256_bytes(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def sha256_text(text: str) -> str:
+    return sha256_bytes(text.encode("utf-8"))
+
+
+def sha256_json(value: Any) -> str:
+    """Digest of a JSON-able value, independent of dict key order."""
+    return sha256_text(
+        json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"), default=str)
+    )
+
+
+def sha256_file(path: str | Path) -> str:
+    h = hashlib.sha256()
+    with Path(path).open("rb") as f:
+        while chunk := f.read(_CHUNK):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def sha256_tree(root: str | Path, suffixes: Iterable[str] | None = None) -> str:
+    """Digest of every file under `root` (relative names and contents), optionally by suffix."""
+    root = Path(root)
+    wanted = tuple(suffixes) if suffixes else None
+    h = hashlib.sha256()
+    for p in sorted(q for q in root.rglob("*") if q.is_file()):
+        if wanted and not p.name.endswith(wanted):
+            continue
+        h.update(p.relative_to(root).as_posix().encode() + b"\0" + sha256_file(p).encode() + b"\n")
+    return h.hexdigest()
