@@ -1,0 +1,180 @@
+"""What a report shows, read from a run folder: summaries, CIs, per-sample outcomes, losses."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from harness.runs import RunDir, read_json, read_jsonl
+
+# The headline metrics every table shows, as dotted paths into a score summary.
+HEADLINE: list[tuple[str, str]] = [
+    ("official.f1", "official F1"),
+    ("canonical.f1", "canonical F1"),
+    ("classification.accuracy", "accuracy"),
+    ("classification.macro_f1", "macro-F1"),
+    ("classification.micro_f1", "micro-F1"),
+]
+
+
+def metric_value(summary: dict[str, Any], path: str) -> float | None:
+    """`official.f1` → summary["official"]["f1"]; None when absent."""
+    node: Any = summary
+    for part in path.split("."):
+        if not isinstance(node, dict) or part not in node:
+            return None
+        node = node[part]
+    return float(node) if isinstance(node, int | float) and not isinstance(node, bool) else None
+
+
+def _pair(v: Any) -> tuple[float, float] | None:
+    if isinstance(v, list | tuple) and len(v) == 2 and all(isinstance(x, int | float) for x in v):
+        return float(v[0]), float(v[1])
+    if isinstance(v, dict):
+        for lo, hi in (("low", "high"), ("lo", "hi"), ("lower", "upper")):
+            if lo in v and hi in v:
+                return float(v[lo]), float(v[hi])
+    return None
+
+
+def metric_ci(summary: dict[str, Any], path: str) -> tuple[float, float] | None:
+    """The 95% interval of a metric from the summary's `ci` block, in any of its plausible shapes."""
+    ci = summary.get("ci")
+    if not isinstance(ci, dict):
+        return None
+    if path in ci:
+        return _pair(ci[path])
+    node: Any = ci
+    for part in path.split("."):
+        if not isinstance(node, dict) or part not in node:
+            return None
+        node = node[part]
+    return _pair(node)
+
+
+def per_label_f1(classification: dict[str, Any]) -> dict[str, float]:
+    """F1 per label: the scorer's own when given, else computed from the confusion matrix."""
+    given = classification.get("per_label")
+    if isinstance(given, dict) and given:
+        return {k: float(v.get("f1", 0.0)) for k, v in given.items() if isinstance(v, dict)}
+    labels, matrix = classification.get("labels") or [], classification.get("confusion") or []
+    if not labels or len(matrix) != len(labels):
+        return {}
+    out = {}
+    for i, label in enumerate(labels):
+        tp = matrix[i][i]
+        gold = sum(matrix[i])
+        pred = sum(row[i] for row in matrix)
+        out[label] = 0.0 if tp == 0 else 2 * tp / (gold + pred)
+    return out
+
+
+def trace_correct(trace: dict[str, Any]) -> bool:
+    """A sample counts as correct when every gold entity got its gold label and nothing was wrong."""
+    if "correct_sample" in trace:
+        return bool(trace["correct_sample"])
+    if "incorrect" in trace:
+        return int(trace.get("incorrect") or 0) == 0 and int(trace.get("extra") or 0) == 0
+    gold = {tuple(p) for p in trace.get("gold") or trace.get("gold_pairs") or []}
+    pred = {tuple(p) for p in trace.get("predicted") or trace.get("pred_pairs") or []}
+    return gold == pred
+
+
+def trace_tags(trace: dict[str, Any]) -> list[str]:
+    tags = trace.get("tags") or []
+    if isinstance(tags, dict):
+        return sorted(k for k, v in tags.items() if v)
+    return sorted({t.get("name", t.get("tag", "?")) if isinstance(t, dict) else str(t) for t in tags})
+
+
+def loss_series(losses: Any) -> dict[str, list[tuple[float, float]]]:
+    """Train and eval loss as (step, loss) lists from a losses.json in any of its plausible shapes."""
+    out: dict[str, list[tuple[float, float]]] = {}
+    if not isinstance(losses, dict):
+        return out
+    for key, name in (("train", "train"), ("train_loss", "train"), ("eval", "eval"), ("eval_loss", "eval")):
+        rows = losses.get(key)
+        if not isinstance(rows, list) or name in out:
+            continue
+        pts: list[tuple[float, float]] = []
+        for i, r in enumerate(rows, 1):
+            if isinstance(r, dict):
+                y = r.get("loss", r.get("eval_loss", r.get("train_loss")))
+                x = r.get("step", r.get("epoch", i))
+            elif isinstance(r, list | tuple) and len(r) == 2:
+                x, y = r
+            else:
+                x, y = i, r
+            if isinstance(y, int | float) and isinstance(x, int | float):
+                pts.append((float(x), float(y)))
+        if pts:
+            out[name] = pts
+    return out
+
+
+@dataclass
+class ReportData:
+    """Everything the terminal and HTML reports render."""
+
+    run: RunDir
+    scores: dict[str, Any]
+    manifest: dict[str, Any]
+    systems: list[str]
+    base: str
+    reference: str
+    traces: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)  # system -> id -> trace
+    predictions: dict[str, dict[str, str]] = field(default_factory=dict)  # system -> id -> text
+    records: list[dict[str, Any]] = field(default_factory=list)
+    losses: dict[str, dict[str, list[tuple[float, float]]]] = field(default_factory=dict)
+    max_examples: int = 300
+    title: str = ""
+
+    def summary(self, system: str) -> dict[str, Any]:
+        return self.scores["systems"][system]
+
+    def correct(self, system: str) -> dict[str, bool]:
+        return {sid: trace_correct(t) for sid, t in self.traces.get(system, {}).items()}
+
+    def contamination(self) -> list[dict[str, Any]]:
+        found = self.scores.get("contamination") or {}
+        rows = []
+        for system, findings in found.items():
+            for f in findings or []:
+                rows.append({"system": system, **(f if isinstance(f, dict) else {"detail": str(f)})})
+        return rows
+
+
+def load_report_data(run: RunDir, *, with_examples: bool = True) -> ReportData:
+    scores = read_json(run.scores)
+    manifest = read_json(run.manifest) if run.manifest.is_file() else {}
+    systems = list(scores.get("systems", {}))
+    report_cfg = scores.get("report") or {}
+    base = report_cfg.get("base") or (systems[0] if systems else "")
+    data = ReportData(
+        run=run,
+        scores=scores,
+        manifest=manifest,
+        systems=systems,
+        base=base,
+        reference=report_cfg.get("reference") or base,
+        max_examples=int(report_cfg.get("max_examples", 300)),
+        title=report_cfg.get("title") or f"{scores.get('suite', run.root.parent.name)} · {run.root.name}",
+    )
+    for s in systems:
+        if run.losses(s).is_file():
+            series = loss_series(read_json(run.losses(s)))
+            if series:
+                data.losses[s] = series
+    if not with_examples:
+        return data
+    for s in systems:
+        if run.traces(s).is_file():
+            data.traces[s] = {str(t.get("sample_id")): t for t in read_jsonl(run.traces(s))}
+        if run.predictions(s).is_file():
+            data.predictions[s] = {
+                str(r.get("sample_id")): str(r.get("text", r.get("target", "")))
+                for r in read_jsonl(run.predictions(s))
+            }
+    if run.test_records.is_file():
+        data.records = read_jsonl(run.test_records)
+    return data

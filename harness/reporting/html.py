@@ -1,0 +1,163 @@
+"""The HTML report: one self-contained index.html (Jinja2, autoescape on, inline CSS/JS/SVG).
+
+Nothing in it points outside the file, so it opens offline; every model output is escaped.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from harness import __version__
+from harness.jsonl import atomic_write_text
+from harness.reporting.charts import bar_chart, line_chart
+from harness.reporting.data import HEADLINE, ReportData, metric_ci, metric_value, per_label_f1, trace_tags
+
+TEMPLATES = Path(__file__).parent / "templates"
+
+
+def _env() -> Any:
+    import jinja2
+
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(TEMPLATES)),
+        autoescape=True,  # every model output and every data string is escaped
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+
+
+def _table(data: ReportData) -> list[dict[str, Any]]:
+    base = data.summary(data.base) if data.base in data.systems else {}
+    rows = []
+    for s in data.systems:
+        summary = data.summary(s)
+        cells = []
+        for path, _ in HEADLINE:
+            v, b, ci = metric_value(summary, path), metric_value(base, path), metric_ci(summary, path)
+            d = None if v is None or b is None or s == data.base else v - b
+            cells.append(
+                {
+                    "value": "–" if v is None else f"{v:.3f}",
+                    "ci": f"{ci[0]:.3f}, {ci[1]:.3f}" if ci else "",
+                    "delta": "" if d is None else f"{d:+.3f}",
+                    "delta_class": "" if not d else ("pos" if d > 0 else "neg"),
+                }
+            )
+        rows.append({"system": s, "n": summary.get("samples", ""), "cells": cells})
+    return rows
+
+
+def _confusions(data: ReportData) -> list[dict[str, Any]]:
+    out = []
+    for s in data.systems:
+        cls = data.summary(s).get("classification") or {}
+        labels, matrix = cls.get("labels") or [], cls.get("confusion") or []
+        if not labels or len(matrix) != len(labels):
+            continue
+        top = max((n for row in matrix for n in row), default=0) or 1
+        rows = [
+            {"label": label, "cells": [{"n": n, "alpha": f"{0.08 + 0.7 * n / top:.2f}" if n else "0"} for n in row]}
+            for label, row in zip(labels, matrix, strict=True)
+        ]
+        out.append({"system": s, "labels": labels, "rows": rows})
+    return out
+
+
+def _per_label(data: ReportData) -> tuple[list[str], list[tuple[str, list[str]]]]:
+    tables = {s: per_label_f1(data.summary(s).get("classification") or {}) for s in data.systems}
+    names: list[str] = []
+    for t in tables.values():
+        names += [k for k in t if k not in names]
+    return names, [(s, [f"{t[n]:.3f}" if n in t else "–" for n in names]) for s, t in tables.items()]
+
+
+def _failures(data: ReportData) -> tuple[list[str], list[tuple[str, list[Any]]]]:
+    names: list[str] = []
+    for s in data.systems:
+        names += [k for k in data.summary(s).get("failures") or {} if k not in names]
+    rows = []
+    for s in data.systems:
+        f = data.summary(s).get("failures") or {}
+        rows.append((s, [(f.get(n, 0) if not isinstance(f.get(n), dict) else f[n].get("samples", "?")) for n in names]))
+    return names, rows
+
+
+def _examples(data: ReportData) -> list[dict[str, Any]]:
+    correct = {s: data.correct(s) for s in data.systems}
+    items = []
+    for i, rec in enumerate(data.records):
+        sid = str(rec.get("sample_id"))
+        flags = [correct[s].get(sid, False) for s in data.systems]
+        outputs, tags_all = [], []
+        for s, ok in zip(data.systems, flags, strict=True):
+            tags = trace_tags(data.traces.get(s, {}).get(sid, {}))
+            tags_all += [f"{s}:{t}" for t in tags]
+            outputs.append({"system": s, "text": data.predictions.get(s, {}).get(sid, ""), "tags": tags, "correct": ok})
+        items.append(
+            (
+                0 if len(set(flags)) > 1 else 1,  # samples where systems disagree come first
+                i,
+                {
+                    "sample_id": sid,
+                    "input": rec.get("input", ""),
+                    "gold": rec.get("target", ""),
+                    "outputs": outputs,
+                    "all_tags": tags_all,
+                    "correct": ",".join("1" if f else "0" for f in flags),
+                },
+            )
+        )
+    items.sort(key=lambda t: (t[0], t[1]))
+    return [t[2] for t in items[: data.max_examples]]
+
+
+def _contamination(data: ReportData) -> list[dict[str, str]]:
+    out = []
+    for f in data.contamination():
+        text = f.get("message") or f.get("detail") or ", ".join(f"{k}={v}" for k, v in f.items() if k != "system")
+        out.append({"system": f["system"], "text": str(text)})
+    return out
+
+
+def render_html(data: ReportData) -> str:
+    label_names, per_label = _per_label(data)
+    failure_names, failures = _failures(data)
+    bars = []
+    for path, label in HEADLINE[:3]:
+        values = {s: v for s in data.systems if (v := metric_value(data.summary(s), path)) is not None}
+        if values:
+            bars.append(bar_chart(values, title=label, height=40 + 24 * len(values)))
+    loss_charts = [line_chart(series, title=f"{s}: loss") for s, series in data.losses.items()]
+    return (
+        _env()
+        .get_template("report.html.j2")
+        .render(
+            title=data.title,
+            run_id=data.run.root.name,
+            suite=data.scores.get("suite", ""),
+            version=__version__,
+            samples=max((data.summary(s).get("samples") or 0 for s in data.systems), default=0),
+            base=data.base,
+            reference=data.reference,
+            systems=data.systems,
+            metrics=[{"path": p, "label": label} for p, label in HEADLINE],
+            table=_table(data),
+            bar_charts=bars,
+            label_names=label_names,
+            per_label=per_label,
+            confusions=_confusions(data),
+            failure_names=failure_names,
+            failures=failures,
+            loss_charts=[c for c in loss_charts if c],
+            contamination=_contamination(data),
+            examples=_examples(data),
+            manifest=json.dumps(data.manifest, ensure_ascii=False, indent=2),
+        )
+    )
+
+
+def write_html(data: ReportData, path: Path | None = None) -> Path:
+    return atomic_write_text(path or data.run.html, render_html(data))

@@ -1,0 +1,362 @@
+"""Suite files: a typed, validated schema loaded from YAML.
+
+Errors name the YAML path (`systems[2].training.lora.rank: unknown key; valid: …`).
+Relative paths resolve against the suite file; `${VAR}` fills paths from the environment.
+The training, generation and scoring blocks reuse the other modules' own pydantic configs.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import typing
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, model_validator
+from pydantic.functional_validators import AfterValidator
+
+from harness.errors import HarnessError
+
+try:  # the other engineers' configs; a permissive stand-in until each one lands
+    from harness.generation import GenerationConfig
+except ImportError:  # pragma: no cover
+    class GenerationConfig(BaseModel):  # type: ignore[no-redef]
+        model_config = ConfigDict(extra="allow")
+try:
+    from harness.scoring.pipeline import ScoringConfig
+except ImportError:  # pragma: no cover
+    class ScoringConfig(BaseModel):  # type: ignore[no-redef]
+        model_config = ConfigDict(extra="allow")
+try:
+    from harness.training.lora import TrainConfig
+except ImportError:  # pragma: no cover
+    class TrainConfig(BaseModel):  # type: ignore[no-redef]
+        model_config = ConfigDict(extra="allow")
+
+_ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+
+class SuiteError(HarnessError):
+    """A suite file that cannot be loaded; the message lists every problem with its YAML path."""
+
+
+def expand_env(text: str) -> str:
+    """Replace `${VAR}` with the environment's value; an unset variable is an error that names it."""
+
+    def sub(m: re.Match[str]) -> str:
+        value = os.environ.get(m.group(1))
+        if value is None:
+            raise ValueError(f"environment variable {m.group(1)} is not set (used in {text!r})")
+        return value
+
+    return _ENV.sub(sub, text)
+
+
+def _resolve(value: str, info: ValidationInfo) -> Path:
+    path = Path(expand_env(str(value))).expanduser()
+    base = (info.context or {}).get("base_dir")
+    return path if path.is_absolute() or base is None else Path(base) / path
+
+
+def _model_ref(value: str, info: ValidationInfo) -> str:
+    """A hub id stays as it is; a local folder (relative to the suite) becomes an absolute path."""
+    text = expand_env(str(value))
+    base = (info.context or {}).get("base_dir")
+    local = Path(text).expanduser()
+    if not local.is_absolute() and base is not None:
+        local = Path(base) / local
+    looks_local = text.startswith((".", "/", "~")) or local.exists()
+    return str(local.resolve()) if looks_local else text
+
+
+SuitePath = Annotated[str, AfterValidator(_resolve)]
+ModelRef = Annotated[str, AfterValidator(_model_ref)]
+
+
+class _Block(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+# ---- data -------------------------------------------------------------------------------
+class PromptCBLUESource(_Block):
+    kind: Literal["promptcblue"]
+    path: SuitePath
+    task_type: list[str] | None = None
+    task_dataset: list[str] | None = None
+    on_error: Literal["fail", "skip"] = "skip"
+    limit: int | None = Field(None, ge=1, description="keep the first N records (after filters)")
+
+
+class Chip2021Source(_Block):
+    kind: Literal["chip2021"]
+    path: SuitePath
+    templates: SuitePath | None = None
+    seed: int = 0
+    max_chars: int | None = None
+    limit: int | None = Field(None, ge=1)
+
+
+class SyntheticSource(_Block):
+    kind: Literal["synthetic"]
+    n: int = Field(ge=1)
+    seed: int = 0
+    tasks: list[str] | None = None
+
+
+Source = Annotated[PromptCBLUESource | Chip2021Source | SyntheticSource, Field(discriminator="kind")]
+
+
+class DataBlock(_Block):
+    """Named sources, and which of them make the train / dev / test splits."""
+
+    sources: dict[str, Source]
+    train: list[str] = Field(default_factory=list, description="source names pooled as training data")
+    dev: list[str] = Field(default_factory=list, description="source names pooled as dev data")
+    test: list[str] = Field(min_length=1, description="source names every system is scored on")
+    test_task_type: str | None = "attr_cls"
+
+    @model_validator(mode="after")
+    def _known_sources(self) -> DataBlock:
+        for split in ("train", "dev", "test"):
+            for name in getattr(self, split):
+                if name not in self.sources:
+                    raise ValueError(f"{split}: unknown source {name!r}; defined: {sorted(self.sources)}")
+        return self
+
+
+# ---- base model ---------------------------------------------------------------------------
+class TinyModelBlock(_Block):
+    """Build a small Qwen2 model locally (harness models tiny) from a corpus source."""
+
+    corpus: list[str] = Field(min_length=1, description="source names whose records train the tokenizer")
+    seed: int = 0
+    hidden: int = 128
+    layers: int = 2
+    vocab_size: int = 4096
+
+
+class BaseModelBlock(_Block):
+    id: ModelRef | None = Field(None, description="hub id or local folder")
+    tiny: TinyModelBlock | None = None
+    trust_remote_code: bool = False
+
+    @model_validator(mode="after")
+    def _one_of(self) -> BaseModelBlock:
+        if (self.id is None) == (self.tiny is None):
+            raise ValueError("give exactly one of `id` (hub id or folder) and `tiny` (build one)")
+        return self
+
+
+# ---- systems ------------------------------------------------------------------------------
+class TrainingBlock(_Block):
+    recipe: str = "round3"
+    train: list[str] | None = Field(None, description="source names; default: data.train")
+    dev: list[str] | None = Field(None, description="source names; default: data.dev")
+    lora: dict[str, Any] = Field(default_factory=dict, description="TrainConfig overrides")
+
+
+class _System(_Block):
+    name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
+    description: str = ""
+
+
+class ZeroShotSystem(_System):
+    kind: Literal["zero_shot"]
+
+
+class TrainedSystem(_System):
+    kind: Literal["trained"]
+    training: TrainingBlock = Field(default_factory=TrainingBlock)
+    merged: bool = Field(False, description="generate with the merged checkpoint, not the adapter")
+
+
+class AdapterSystem(_System):
+    kind: Literal["adapter"]
+    path: SuitePath
+
+
+class CheckpointSystem(_System):
+    kind: Literal["checkpoint"]
+    path: SuitePath
+
+
+class PredictionsSystem(_System):
+    kind: Literal["predictions"]
+    path: SuitePath
+
+
+System = Annotated[
+    ZeroShotSystem | TrainedSystem | AdapterSystem | CheckpointSystem | PredictionsSystem,
+    Field(discriminator="kind"),
+]
+
+
+# ---- report and gate ----------------------------------------------------------------------
+class ReportBlock(_Block):
+    base: str | None = Field(None, description="system the deltas are against; default the first")
+    reference: str | None = Field(None, description="system the fixed/broken filters compare with")
+    max_examples: int = Field(300, ge=0)
+    title: str | None = None
+
+
+class GateMetric(_Block):
+    metric: str = Field(description="dotted path in a score summary, e.g. official.f1")
+    tolerance: float = Field(0.0, ge=0, description="allowed drop before it counts as a regression")
+
+
+class GateBlock(_Block):
+    baseline: SuitePath | None = None
+    systems: list[str] | None = Field(None, description="gated systems; default every system")
+    metrics: list[GateMetric] = Field(
+        default_factory=lambda: [GateMetric(metric="official.f1"), GateMetric(metric="classification.accuracy")]
+    )
+    test: Literal["paired_bootstrap", "mcnemar"] = "paired_bootstrap"
+    alpha: float = Field(0.05, gt=0, lt=1)
+    resamples: int = Field(2000, ge=100)
+    seed: int = 0
+
+
+class Suite(_Block):
+    name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
+    description: str = ""
+    data: DataBlock
+    base_model: BaseModelBlock
+    training: TrainConfig = Field(default_factory=TrainConfig, description="defaults for every round")
+    systems: list[System] = Field(min_length=1)
+    generation: GenerationConfig = Field(default_factory=GenerationConfig)
+    scoring: ScoringConfig = Field(default_factory=ScoringConfig)
+    report: ReportBlock = Field(default_factory=ReportBlock)
+    gate: GateBlock = Field(default_factory=GateBlock)
+    path: str | None = Field(None, exclude=True, description="set by load_suite")
+
+    @model_validator(mode="after")
+    def _check(self) -> Suite:
+        names = [s.name for s in self.systems]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise ValueError(f"systems: duplicate names {dupes}")
+        for field in ("base", "reference"):
+            value = getattr(self.report, field)
+            if value is not None and value not in names:
+                raise ValueError(f"report.{field}: unknown system {value!r}; systems: {names}")
+        for s in self.gate.systems or []:
+            if s not in names:
+                raise ValueError(f"gate.systems: unknown system {s!r}; systems: {names}")
+        if self.base_model.tiny:
+            for src in self.base_model.tiny.corpus:
+                if src not in self.data.sources:
+                    raise ValueError(f"base_model.tiny.corpus: unknown source {src!r}")
+        for s in self.systems:
+            if isinstance(s, TrainedSystem):
+                for split in ("train", "dev"):
+                    for src in getattr(s.training, split) or []:
+                        if src not in self.data.sources:
+                            raise ValueError(f"systems[{s.name}].training.{split}: unknown source {src!r}")
+        return self
+
+    def train_config(self, system: TrainedSystem) -> TrainConfig:
+        """The suite's training defaults with the system's overrides on top."""
+        return TrainConfig.model_validate({**self.training.model_dump(exclude_unset=True), **system.training.lora})
+
+    @property
+    def base_system(self) -> str:
+        return self.report.base or self.systems[0].name
+
+    @property
+    def reference_system(self) -> str:
+        return self.report.reference or self.base_system
+
+
+# ---- loading ------------------------------------------------------------------------------
+def _unwrap(tp: Any) -> Any:
+    while typing.get_origin(tp) is Annotated:
+        tp = typing.get_args(tp)[0]
+    return tp
+
+
+def _members(tp: Any) -> list[Any]:
+    tp = _unwrap(tp)
+    if typing.get_origin(tp) in (typing.Union, getattr(__import__("types"), "UnionType", None)):
+        return [_unwrap(a) for a in typing.get_args(tp)]
+    return [tp]
+
+
+def _describe_loc(loc: tuple[Any, ...]) -> tuple[str, list[str] | None]:
+    """Readable YAML path for a pydantic error location, and the valid keys at its end.
+
+    Discriminator tags (the `kind` value pydantic puts into the location) are dropped.
+    """
+    parts: list[str] = []
+    current: list[Any] = [Suite]
+    valid: list[str] | None = None
+    for item in loc:
+        models = [m for m in current if isinstance(m, type) and issubclass(m, BaseModel)]
+        containers = [m for m in current if typing.get_origin(m) in (list, dict)]
+        if isinstance(item, int) and containers:
+            parts[-1] += f"[{item}]"
+            current = _members(typing.get_args(containers[0])[-1])
+            continue
+        by_tag = [
+            m for m in models if "kind" in m.model_fields and item in typing.get_args(m.model_fields["kind"].annotation)
+        ]
+        if by_tag:
+            current = by_tag
+            continue
+        model = next((m for m in models if item in m.model_fields), None)
+        if containers and typing.get_origin(containers[0]) is dict and model is None:
+            parts.append(str(item))
+            current = _members(typing.get_args(containers[0])[-1])
+            continue
+        parts.append(str(item))
+        if model is None:
+            valid = sorted(models[0].model_fields) if models else None
+            current = []
+            continue
+        current = _members(model.model_fields[item].annotation)
+    return ".".join(parts), valid
+
+
+def format_errors(err: ValidationError, prefix: str = "") -> list[str]:
+    """One line per problem: `yaml.path: message` (unknown keys list the valid ones)."""
+    lines = []
+    for e in err.errors():
+        where, valid = _describe_loc(tuple(e["loc"])) if not prefix else (".".join(map(str, e["loc"])), None)
+        where = ".".join(p for p in (prefix, where) if p) or "(top level)"
+        if e["type"] == "extra_forbidden":
+            hint = f"; valid: {', '.join(k for k in valid if k != 'path')}" if valid else ""
+            lines.append(f"{where}: unknown key{hint}")
+        else:
+            msg = e["msg"].removeprefix("Value error, ")
+            lines.append(f"{where}: {msg}")
+    return lines
+
+
+def load_suite(path: str | Path) -> Suite:
+    """Read and validate a suite file; every problem is reported at once, with its YAML path."""
+    p = Path(path)
+    if not p.is_file():
+        raise SuiteError(f"suite file not found: {p}")
+    try:
+        raw = yaml.safe_load(p.read_text(encoding="utf-8"))
+    except yaml.YAMLError as e:
+        raise SuiteError(f"{p}: invalid YAML: {e}") from None
+    if not isinstance(raw, dict):
+        raise SuiteError(f"{p}: expected a mapping at the top level, got {type(raw).__name__}")
+    context = {"base_dir": p.resolve().parent}
+    try:
+        suite = Suite.model_validate(raw, context=context)
+    except ValidationError as e:
+        raise SuiteError(f"{p}: invalid suite\n  " + "\n  ".join(format_errors(e))) from None
+    problems: list[str] = []
+    for i, system in enumerate(suite.systems):
+        if isinstance(system, TrainedSystem):
+            try:
+                suite.train_config(system)
+            except ValidationError as e:
+                problems += format_errors(e, prefix=f"systems[{i}].training.lora")
+    if problems:
+        raise SuiteError(f"{p}: invalid suite\n  " + "\n  ".join(problems))
+    suite.path = str(p.resolve())
+    return suite
