@@ -1,0 +1,277 @@
+"""Raw CHIP-2021 (CHIP-MDCFNPC) dialogs -> PromptCBLUE attr_cls records.
+
+Policies (each counted in `ConvertResult.stats`):
+- Conflicts: when one mention carries different labels in different turns of a record, the
+  `conflict_policy` decides: "last" (default: the label of its last occurrence, i.e. the
+  latest turn, wins), "first", or "majority" (the most frequent label; ties go to the latest).
+- Empty labels (`attr` == ""): the occurrence is ignored; a mention whose every occurrence is
+  unlabelled is left out of the record (counted as `mentions_dropped_unlabelled`).
+- Mentions are sanitized so the official rule reads them back: a full-width colon becomes
+  ":", newlines become spaces, surrounding white space is stripped (`mentions_sanitized`).
+  Turn texts keep their words but newlines inside a turn become spaces, so one turn is one
+  `患者：…` / `医生：…` line.
+- Windows (`max_chars`): whole turns are packed into windows of at most `max_chars`
+  characters of dialogue; a single longer turn becomes a window of its own
+  (`oversized_turns`). Each window lists only the mentions it contains and resolves their
+  labels from its own turns; windows without mentions are dropped (`windows_without_mentions`).
+  Ids: `chip2021-<dialog_id>` or, when a dialog is split, `chip2021-<dialog_id>-w<k>` (k from 1).
+- Templates: one per dialog, chosen by `random.Random(f"{seed}:{dialog_id}")`, so a dialog
+  keeps its template whatever else is in the file.
+"""
+
+from __future__ import annotations
+
+import random
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from harness.datasets.templates import ATTR_CLS_TEMPLATES, fill_template, load_templates
+from harness.errors import DataError, HarnessError, Problem
+from harness.jsonl import iter_json_objects
+from harness.records import ATTR_CLS_CHOICES, ATTR_CLS_HEADER, LONG_LABELS, OnError, Record
+
+ConflictPolicy = Literal["last", "first", "majority"]
+CONFLICT_POLICIES: tuple[str, ...] = ("last", "first", "majority")
+SPEAKERS = ("患者", "医生")
+_LABELS_TEXT = "，".join(ATTR_CLS_CHOICES)
+
+
+@dataclass(frozen=True)
+class Turn:
+    speaker: str
+    text: str
+    # (mention, short label or "", position in the turn) in reading order
+    mentions: tuple[tuple[str, str, int], ...]
+
+
+@dataclass(frozen=True)
+class Dialog:
+    dialog_id: str
+    turns: tuple[Turn, ...]
+
+
+@dataclass
+class ConvertResult:
+    records: list[Record] = field(default_factory=list)
+    stats: dict[str, Any] = field(default_factory=dict)
+    problems: list[Problem] = field(default_factory=list)
+
+
+def _describe(value: Any) -> str:
+    text = repr(value)
+    return f"{type(value).__name__} {text[:40]}{'…' if len(text) > 40 else ''}"
+
+
+def _sanitize(mention: str) -> str:
+    return mention.replace("：", ":").replace("\r", " ").replace("\n", " ").strip()
+
+
+def parse_dialog(obj: Any, path: str, line: int) -> Dialog | Problem:
+    """Validate one raw CHIP-2021 dialog, or say which field is wrong and how."""
+
+    def bad(where: str, expected: str, got: Any) -> Problem:
+        return Problem(path, line, where, f"expected {expected}, got {_describe(got)}")
+
+    if not isinstance(obj, dict):
+        return Problem(path, line, None, f"expected a JSON object, got {_describe(obj)}")
+    did = obj.get("dialog_id")
+    if isinstance(did, bool) or not isinstance(did, int | str) or not str(did).strip():
+        return bad("dialog_id", "an integer or a non-empty string", did)
+    info = obj.get("dialog_info")
+    if not isinstance(info, list):
+        return bad("dialog_info", "a list of turns", info)
+    turns: list[Turn] = []
+    for t, turn in enumerate(info):
+        where = f"dialog_info[{t}]"
+        if not isinstance(turn, dict):
+            return bad(where, "a JSON object", turn)
+        speaker, text, ner = turn.get("sender"), turn.get("text"), turn.get("ner", [])
+        if speaker not in SPEAKERS:
+            return bad(f"{where}.sender", "'患者' or '医生'", speaker)
+        if not isinstance(text, str):
+            return bad(f"{where}.text", "a string", text)
+        if not isinstance(ner, list):
+            return bad(f"{where}.ner", "a list", ner)
+        mentions: list[tuple[str, str, int]] = []
+        for m, item in enumerate(ner):
+            w = f"{where}.ner[{m}]"
+            if not isinstance(item, dict):
+                return bad(w, "a JSON object", item)
+            mention, attr, rng = item.get("mention"), item.get("attr", ""), item.get("range")
+            if not isinstance(mention, str):
+                return bad(f"{w}.mention", "a string", mention)
+            if attr is None:
+                attr = ""
+            if attr != "" and attr not in LONG_LABELS:
+                return bad(f"{w}.attr", f"one of {', '.join(LONG_LABELS)} or ''", attr)
+            if isinstance(rng, list) and rng and isinstance(rng[0], int) and not isinstance(rng[0], bool):
+                pos = rng[0]
+            else:
+                found = text.find(mention)  # no usable range: order by where it is first said
+                pos = found if found >= 0 else len(text)
+            mentions.append((mention, attr, pos))
+        mentions.sort(key=lambda x: x[2])  # stable: ties keep the file's order
+        turns.append(Turn(speaker, text.replace("\r", " ").replace("\n", " "), tuple(mentions)))
+    return Dialog(str(did), tuple(turns))
+
+
+def _windows(turns: Sequence[Turn], max_chars: int | None) -> tuple[list[list[Turn]], int]:
+    """Pack whole turns into windows of at most `max_chars` dialogue characters."""
+    if max_chars is None:
+        return [list(turns)], 0
+    windows: list[list[Turn]] = [[]]
+    size, oversized = 0, 0
+    for turn in turns:
+        n = len(turn.speaker) + 1 + len(turn.text)  # "患者：" + text
+        oversized += n > max_chars
+        extra = n + (1 if windows[-1] else 0)  # the joining newline
+        if windows[-1] and size + extra > max_chars:
+            windows.append([])
+            size, extra = 0, n
+        windows[-1].append(turn)
+        size += extra
+    return windows, oversized
+
+
+def _resolve(labels: list[str], policy: ConflictPolicy) -> str:
+    if policy == "first":
+        return labels[0]
+    if policy == "majority":
+        counts = Counter(labels)
+        top = max(counts.values())
+        return next(lab for lab in reversed(labels) if counts[lab] == top)
+    return labels[-1]
+
+
+def _record(
+    sample_id: str, turns: Sequence[Turn], template: str, policy: ConflictPolicy, stats: Counter[str]
+) -> Record | None:
+    labels: dict[str, list[str]] = {}  # insertion order = order of first appearance
+    for turn in turns:
+        for raw, attr, _ in turn.mentions:
+            mention = _sanitize(raw)
+            stats["mentions_sanitized"] += mention != raw
+            if not mention:
+                stats["mentions_dropped_blank"] += 1
+                continue
+            stats["empty_labels"] += attr == ""
+            got = labels.setdefault(mention, [])
+            if attr:
+                got.append(attr)
+    pairs: list[tuple[str, str]] = []
+    for mention, labs in labels.items():
+        if not labs:
+            stats["mentions_dropped_unlabelled"] += 1
+            continue
+        label = _resolve(labs, policy)
+        if len(set(labs)) > 1:
+            stats["conflicts"] += 1
+            stats[f"conflicts_resolved_to_{label}"] += 1
+        stats["mentions_with_comma"] += "，" in mention
+        pairs.append((mention, label))
+    if not pairs:
+        return None
+    dialogue = "\n".join(f"{t.speaker}：{t.text}" for t in turns)
+    mentions = "，".join(m for m, _ in pairs)
+    target = "\n".join([ATTR_CLS_HEADER, *(f"{m}：{LONG_LABELS[lab]}" for m, lab in pairs)])
+    stats["mentions"] += len(pairs)
+    stats.update(f"label_{lab}" for _, lab in pairs)
+    return Record(
+        sample_id=sample_id,
+        input=fill_template(template, dialogue, mentions, _LABELS_TEXT),
+        target=target,
+        answer_choices=list(ATTR_CLS_CHOICES),
+        task_type="attr_cls",
+        task_dataset="CHIP-MDCFNPC",
+    )
+
+
+def convert_chip2021(
+    path: str | Path,
+    *,
+    templates: str | Path | Sequence[str] | None = None,
+    seed: int = 0,
+    max_chars: int | None = None,
+    on_error: OnError = "fail",
+    conflict_policy: ConflictPolicy = "last",
+) -> ConvertResult:
+    """Convert a raw CHIP-2021 dialog file (JSON lines) into PromptCBLUE attr_cls records.
+
+    `templates`: a PromptCBLUE templates.json (its CHIP-MDCFNPC list), a list of template
+    strings, or None for the built-in ones. See the module docstring for every policy.
+    """
+    if conflict_policy not in CONFLICT_POLICIES:
+        raise HarnessError(
+            f"unknown conflict policy {conflict_policy!r}; valid: {', '.join(CONFLICT_POLICIES)}"
+        )
+    if max_chars is not None and max_chars < 1:
+        raise HarnessError(f"--max-chars must be a positive number of characters, got {max_chars}")
+    if templates is None:
+        template_list = list(ATTR_CLS_TEMPLATES)
+    elif isinstance(templates, str | Path):
+        template_list = load_templates(templates, "CHIP-MDCFNPC")
+    else:
+        template_list = [str(t).replace("\\n", "\n") for t in templates]
+        if not template_list:
+            raise HarnessError("templates: expected at least one template")
+    result = ConvertResult()
+    stats: Counter[str] = Counter()
+    seen: dict[str, int] = {}
+    for line, obj in iter_json_objects(path):
+        dialog = obj if isinstance(obj, Problem) else parse_dialog(obj, str(path), line)
+        if isinstance(dialog, Dialog) and dialog.dialog_id in seen:
+            dialog = Problem(
+                str(path),
+                line,
+                "dialog_id",
+                f"duplicate id {dialog.dialog_id!r} (first on line {seen[dialog.dialog_id]})",
+            )
+        if isinstance(dialog, Problem):
+            result.problems.append(dialog)
+            continue
+        seen[dialog.dialog_id] = line
+        stats["dialogs"] += 1
+        stats["raw_mentions"] += sum(len(t.mentions) for t in dialog.turns)
+        pick = random.Random(f"{seed}:{dialog.dialog_id}").randrange(len(template_list))
+        template = template_list[pick]
+        stats[f"template_{pick}"] += 1
+        windows, oversized = _windows(dialog.turns, max_chars)
+        stats["oversized_turns"] += oversized
+        made = 0
+        for k, turns in enumerate(windows, 1):
+            sid = f"chip2021-{dialog.dialog_id}" + (f"-w{k}" if len(windows) > 1 else "")
+            rec = _record(sid, turns, template, conflict_policy, stats)
+            if rec is None:
+                stats["windows_without_mentions" if len(windows) > 1 else "dialogs_without_mentions"] += 1
+                continue
+            result.records.append(rec)
+            made += 1
+        stats["windowed_dialogs"] += len(windows) > 1
+        stats["windows"] += made if len(windows) > 1 else 0
+    if result.problems and on_error == "fail":
+        raise DataError(result.problems)
+    stats["records"] = len(result.records)
+    stats["bad_lines"] = len(result.problems)
+    result.stats = _ordered_stats(stats, conflict_policy, max_chars, len(template_list))
+    return result
+
+
+def _ordered_stats(
+    stats: Counter[str], policy: str, max_chars: int | None, n_templates: int
+) -> dict[str, Any]:
+    keys = [
+        "dialogs", "records", "windowed_dialogs", "windows", "windows_without_mentions",
+        "dialogs_without_mentions", "oversized_turns", "raw_mentions", "mentions", "conflicts",
+        "empty_labels", "mentions_dropped_unlabelled", "mentions_sanitized", "mentions_dropped_blank",
+        "mentions_with_comma", "bad_lines",
+    ]  # fmt: skip
+    out: dict[str, Any] = {k: stats.get(k, 0) for k in keys}
+    out["conflict_policy"] = policy
+    out["conflicts_resolved_to"] = {s: stats.get(f"conflicts_resolved_to_{s}", 0) for s in LONG_LABELS}
+    out["labels"] = {s: stats.get(f"label_{s}", 0) for s in LONG_LABELS}
+    out["templates"] = [stats.get(f"template_{i}", 0) for i in range(n_templates)]
+    out["max_chars"] = max_chars
+    return out
