@@ -1,0 +1,166 @@
+"""Parsers: the strict official rule with per-line diagnostics, and a lenient parser for real outputs.
+
+Both return a `Parsed`: the pairs they keep (entity, canonical label, line index) and one
+diagnostic per line (kept, or why it was skipped). The official *numbers* always come from
+`official_pairs`; `parse_strict` explains them line by line and feeds the canonical metric
+when a suite asks for the strict parser there.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+from harness.scoring.labels import NOT_ANNOTATED, canonical_label
+from harness.scoring.official import NOT_ANNOTATED_LONG
+
+# line statuses (diagnostic codes; the trace shows them with a note)
+KEPT = "kept"
+HEADER = "header"
+BLANK = "blank"
+NO_SEPARATOR = "no_separator"
+BAD_PARTS = "bad_parts"
+EMPTY_ENTITY = "empty_entity"
+EMPTY_LABEL = "empty_label"
+
+
+@dataclass(slots=True)
+class Pair:
+    """One kept (entity, label) reading of a line."""
+
+    entity: str  # as written, stripped
+    label: str  # canonical label
+    raw_label: str  # the label text as written
+    line: int  # 0-based index into Parsed.lines
+    known_label: bool = True  # False: the label was not recognised (read as not_annotated)
+
+
+@dataclass(slots=True)
+class Parsed:
+    """Pairs and per-line diagnostics of one text."""
+
+    lines: list[str]
+    pairs: list[Pair] = field(default_factory=list)
+    diags: list[tuple[int, str, str]] = field(default_factory=list)  # (line, status, note)
+    header_line: int | None = None  # index of the line read as the header, if any
+
+    def diagnostics(self) -> list[dict[str, object]]:
+        """JSON-able diagnostics, one per line, with the line text."""
+        return [
+            {"line": i + 1, "text": self.lines[i], "status": status, "note": note}
+            for i, status, note in self.diags
+        ]
+
+
+def split_lines(text: str) -> list[str]:
+    return text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+
+
+def parse_strict(text: str, answer_choices: Iterable[str] | None) -> Parsed:
+    """The official rule, line by line, with why each line was kept or skipped.
+
+    The kept pairs are exactly `official_pairs(text, answer_choices)` (as a list, before the
+    set collapses duplicates); labels are canonicalized afterwards, out-of-choice ones to
+    not_annotated, like the official rule's 不标注.
+    """
+    choices = set(answer_choices or ())
+    lines = text.split("\n")  # the official rule splits on \n only: a \r stays in the label
+    out = Parsed(lines=lines)
+    if lines:
+        out.diags.append((0, HEADER, "first line dropped by the official rule"))
+        out.header_line = 0
+    for i in range(1, len(lines)):
+        parts = lines[i].split("：")
+        if len(parts) != 2:
+            status = BLANK if not lines[i].strip() else (NO_SEPARATOR if len(parts) == 1 else BAD_PARTS)
+            out.diags.append((i, status, f"{len(parts)} part(s) after splitting on the full-width colon"))
+            continue
+        entity, label = parts[0].strip(), parts[1]
+        if label in choices:
+            canon = canonical_label(label) or NOT_ANNOTATED
+            out.diags.append((i, KEPT, ""))
+            out.pairs.append(Pair(entity, canon, label, i))
+        else:
+            out.diags.append((i, KEPT, f"label {label!r} not in the choices: read as {NOT_ANNOTATED_LONG}"))
+            out.pairs.append(Pair(entity, NOT_ANNOTATED, label, i, known_label=False))
+    return out
+
+
+# numbering and bullets a model puts before a line: "1.", "2、", "(3)", "4)", "-", "*", "•"
+_BULLET = re.compile(r"^(?:\d{1,3}[.、)）]\s*|[（(]\d{1,3}[)）]\s*|[-*•·●○▪◦+]\s*)")
+_COLON = re.compile(r"[：:]")
+_PAIR_SPLIT = re.compile(r"[；;，,]")
+_HEADER_WORDS = ("如下", "判别", "判断", "阴阳性", "实体", "结果", "答案", "症状及其")
+
+
+def _strip_bullet(line: str) -> str:
+    c = line[0]
+    if c.isdigit() or c in "(（-*•·●○▪◦+":
+        return _BULLET.sub("", line, count=1)
+    return line
+
+
+def _looks_like_header(entity: str, label: str) -> bool:
+    return not label or any(w in entity for w in _HEADER_WORDS)
+
+
+def parse_lenient(text: str, answer_choices: Iterable[str] | None = None) -> Parsed:
+    """Read what models really write.
+
+    Accepts `\\r\\n`, a missing header, numbering and bullets, half-width `:`, extra spaces,
+    several `entity：label` pairs on one line (split on ；/;/，/,), and every label form
+    `canonical_label` knows. An unknown label is kept as not_annotated (the official rule's
+    choice) and flagged, so drift shows in the tags.
+    """
+    del answer_choices  # the lenient reading does not depend on the record's choices
+    lines = split_lines(text)
+    out = Parsed(lines=lines)
+    first = True
+    for i, raw in enumerate(lines):
+        line = raw.strip()
+        if not line:
+            out.diags.append((i, BLANK, ""))
+            continue
+        body = _strip_bullet(line)
+        seps = body.count("：") + body.count(":")
+        if seps == 0:
+            if first:
+                out.diags.append((i, HEADER, "first line without a separator"))
+                out.header_line = i
+            else:
+                out.diags.append((i, NO_SEPARATOR, "no colon: prose"))
+            first = False
+            continue
+        segments = _PAIR_SPLIT.split(body) if seps > 1 else [body]
+        kept = 0
+        for seg in segments:
+            m = _COLON.search(seg)
+            if m is None:
+                continue
+            entity = seg[: m.start()].strip()
+            label = seg[m.end() :].strip()
+            if first and kept == 0 and _looks_like_header(entity, label) and canonical_label(label) is None:
+                out.diags.append((i, HEADER, ""))
+                out.header_line = i
+                break
+            if not entity:
+                out.diags.append((i, EMPTY_ENTITY, seg))
+                continue
+            if not label:
+                out.diags.append((i, EMPTY_LABEL, seg))
+                continue
+            canon = canonical_label(label)
+            if canon is None:
+                out.pairs.append(Pair(entity, NOT_ANNOTATED, label, i, known_label=False))
+                out.diags.append((i, KEPT, f"unknown label {label!r}: read as {NOT_ANNOTATED}"))
+            else:
+                out.pairs.append(Pair(entity, canon, label, i))
+                out.diags.append((i, KEPT, ""))
+            kept += 1
+        first = False
+    return out
+
+
+Parser = Callable[[str, "Iterable[str] | None"], Parsed]
+PARSERS: dict[str, Parser] = {"lenient": parse_lenient, "strict": parse_strict}

@@ -1,0 +1,146 @@
+"""Bootstrap confidence intervals and paired tests between two systems on the same samples.
+
+The bootstrap resamples samples (not items) with replacement and recomputes each metric from
+resampled column sums of the per-sample count matrix (metrics.COLUMNS). Samples with equal
+count rows are grouped first: drawing n samples uniformly is then exactly a multinomial over
+the distinct rows, which costs O(resamples × distinct rows) instead of O(resamples × n).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any, Protocol
+
+import numpy as np
+
+from harness.errors import HarnessError
+from harness.scoring.metrics import METRICS
+
+
+class HasCounts(Protocol):
+    sample_ids: list[str]
+    counts: np.ndarray  # (samples, N_COLUMNS)
+
+
+def resampled_sums(counts: np.ndarray, resamples: int, seed: int) -> np.ndarray:
+    """Column sums of `resamples` bootstrap resamples of the rows of `counts`: shape (resamples, k)."""
+    counts = np.asarray(counts, dtype=np.float64)
+    n = counts.shape[0]
+    rng = np.random.default_rng(seed)
+    if n == 0:
+        return np.zeros((resamples, counts.shape[1]))
+    rows, inverse = np.unique(counts, axis=0, return_inverse=True)
+    weights = np.bincount(inverse.ravel(), minlength=len(rows)) / n
+    if len(rows) <= n // 4 or n <= 2000:
+        draws = rng.multinomial(n, weights, size=resamples)  # (resamples, distinct rows)
+        return draws @ rows
+    out = np.empty((resamples, counts.shape[1]))
+    step = max(1, 4_000_000 // n)  # bounded memory for the index draws
+    for lo in range(0, resamples, step):
+        hi = min(resamples, lo + step)
+        idx = rng.integers(0, n, size=(hi - lo, n))
+        out[lo:hi] = np.stack([np.bincount(r, minlength=n) for r in idx]) @ counts
+    return out
+
+
+def bootstrap_ci(
+    counts: np.ndarray,
+    metrics: Sequence[str] = tuple(METRICS),
+    *,
+    resamples: int = 1000,
+    seed: int = 0,
+    level: float = 0.95,
+) -> dict[str, list[float]]:
+    """Percentile bootstrap intervals {metric: [lo, hi]} for metrics computed from column sums."""
+    if resamples <= 0:
+        return {}
+    sums = resampled_sums(counts, resamples, seed)
+    alpha = (1 - level) / 2
+    out: dict[str, list[float]] = {}
+    for name in metrics:
+        values = METRICS[name](sums)
+        lo, hi = np.quantile(values, [alpha, 1 - alpha])
+        out[name] = [float(lo), float(hi)]
+    return out
+
+
+def _shared(a: HasCounts, b: HasCounts) -> tuple[np.ndarray, np.ndarray, int]:
+    pos_b = {sid: i for i, sid in enumerate(b.sample_ids)}
+    ia = [i for i, sid in enumerate(a.sample_ids) if sid in pos_b]
+    if not ia:
+        raise HarnessError("the two systems share no sample ids: nothing to compare")
+    ib = [pos_b[a.sample_ids[i]] for i in ia]
+    return np.asarray(a.counts)[ia], np.asarray(b.counts)[ib], len(ia)
+
+
+def paired_bootstrap(
+    a: HasCounts,
+    b: HasCounts,
+    metric: str = "canonical_f1",
+    *,
+    resamples: int = 1000,
+    seed: int = 0,
+    level: float = 0.95,
+) -> dict[str, Any]:
+    """Paired bootstrap of metric(b) − metric(a) on the samples both systems scored.
+
+    `a`, `b`: ScoreResults (anything with `.sample_ids` and a `.counts` matrix). Both systems
+    are resampled with the same sample indices. Returns {metric, a, b, diff, ci: [lo, hi],
+    p_value (two-sided: twice the smaller share of resampled differences on either side of
+    0, capped at 1), samples, resamples}.
+    """
+    if metric not in METRICS:
+        raise HarnessError(f"unknown metric {metric!r}; valid: {', '.join(METRICS)}")
+    ca, cb, n = _shared(a, b)
+    k = ca.shape[1]
+    f = METRICS[metric]
+    point_a, point_b = float(f(ca.sum(0))), float(f(cb.sum(0)))
+    sums = resampled_sums(np.hstack([ca, cb]), resamples, seed)
+    diffs = f(sums[:, k:]) - f(sums[:, :k])
+    alpha = (1 - level) / 2
+    lo, hi = np.quantile(diffs, [alpha, 1 - alpha])
+    p = min(1.0, 2 * min(float((diffs <= 0).mean()), float((diffs >= 0).mean())))
+    return {
+        "metric": metric,
+        "a": point_a,
+        "b": point_b,
+        "diff": point_b - point_a,
+        "ci": [float(lo), float(hi)],
+        "p_value": p,
+        "samples": n,
+        "resamples": resamples,
+    }
+
+
+def mcnemar(a_correct: Sequence[bool] | np.ndarray, b_correct: Sequence[bool] | np.ndarray) -> dict[str, Any]:
+    """McNemar's test on paired binary outcomes (same items, same order).
+
+    `a_correct`, `b_correct`: per-item (or per-sample) correctness of systems a and b, e.g.
+    `ScoreResult.item_correct` of two results on the same gold. b01 = a wrong and b right,
+    b10 = a right and b wrong. Exact two-sided binomial p when b01 + b10 < 25, else the
+    chi-square with continuity correction. Returns {b01, b10, n, statistic, p_value, exact}.
+    """
+    x = np.asarray(a_correct, dtype=bool)
+    y = np.asarray(b_correct, dtype=bool)
+    if x.shape != y.shape:
+        raise HarnessError(f"mcnemar needs paired outcomes: got {x.shape[0]} and {y.shape[0]} items")
+    b01 = int((~x & y).sum())
+    b10 = int((x & ~y).sum())
+    d = b01 + b10
+    if d == 0:
+        return {"b01": 0, "b10": 0, "n": int(x.size), "statistic": 0.0, "p_value": 1.0, "exact": True}
+    if d < 25:
+        k = min(b01, b10)
+        tail = sum(math.comb(d, i) for i in range(k + 1)) / 2**d
+        return {
+            "b01": b01,
+            "b10": b10,
+            "n": int(x.size),
+            "statistic": float(k),
+            "p_value": min(1.0, 2 * tail),
+            "exact": True,
+        }
+    stat = (abs(b01 - b10) - 1) ** 2 / d
+    p = math.erfc(math.sqrt(stat / 2))  # chi-square, 1 degree of freedom
+    return {"b01": b01, "b10": b10, "n": int(x.size), "statistic": float(stat), "p_value": p, "exact": False}
