@@ -56,7 +56,7 @@ class ScoringConfig(BaseModel):
     bootstrap_resamples: int = Field(default=1000, ge=0, description="0 turns the CIs off")
     ci_level: float = Field(default=0.95, gt=0, lt=1)
     ci_metrics: list[str] = Field(
-        default_factory=lambda: ["official_f1", "canonical_f1", "accuracy", "macro_f1"]
+        default_factory=lambda: ["official_f1", "canonical_f1", "accuracy", "macro_f1", "micro_f1"]
     )
     seed: int = 0
 
