@@ -1,0 +1,249 @@
+"""LoRA training with peft and the HF Trainer: the study's recipe by default, resumable, content-addressed.
+
+Layout of one run (under `out_root/<name>-<key16>/`):
+    run.json          the inputs: base model identity, data hashes, config (written first)
+    checkpoints/      Trainer checkpoints (resume point after a kill)
+    adapter/          the final adapter, its tokenizer and losses.json
+    merged/           merge_and_unload of base + adapter (only with `merge`)
+    DONE.json         written last; a run that has it is never trained again
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from harness.errors import HarnessError
+from harness.hashing import sha256_json
+from harness.jsonl import write_json
+from harness.records import Record
+from harness.training.identity import model_identity, run_key
+
+DEFAULT_TARGETS = ["q_proj", "k_proj", "v_proj", "o_proj"]
+FORMAT_VERSION = 1  # bump when encoding or the trainer set-up changes what a run produces
+
+
+class TrainConfig(BaseModel):
+    """LoRA + Trainer settings; the defaults are the study's (Qwen2.5-0.5B-Instruct, 3 epochs, 2e-4)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    r: int = Field(8, ge=1)
+    lora_alpha: int = Field(16, ge=1)
+    lora_dropout: float = Field(0.05, ge=0, lt=1)
+    target_modules: list[str] | Literal["all-linear"] = Field(default_factory=lambda: list(DEFAULT_TARGETS))
+    bias: Literal["none", "all", "lora_only"] = "none"
+    epochs: float = Field(3, gt=0)
+    max_steps: int | None = Field(None, ge=1, description="stop after this many optimizer steps")
+    lr: float = Field(2e-4, gt=0)
+    batch_size: int = Field(2, ge=1)
+    grad_accum: int = Field(8, ge=1)
+    weight_decay: float = Field(0.01, ge=0)
+    warmup_ratio: float = Field(0.0, ge=0, lt=1)
+    lr_scheduler: Literal["linear", "cosine", "constant", "constant_with_warmup"] = "linear"
+    max_length: int = Field(1024, ge=16)
+    seed: int = 0
+    dtype: Literal["auto", "bf16", "fp32"] = "auto"
+    eval_steps: int = Field(50, ge=1)
+    save_steps: int = Field(50, ge=1)
+    save_total_limit: int = Field(2, ge=1)
+    logging_steps: int = Field(1, ge=1)
+    group_by_length: bool = True
+    system_prompt: str | None = None
+    merge: bool = False  # not part of the content address: merging never changes the adapter
+
+    @field_validator("target_modules", mode="before")
+    @classmethod
+    def _split_modules(cls, v: Any) -> Any:
+        if isinstance(v, str) and v != "all-linear":
+            return [m.strip() for m in v.split(",") if m.strip()]
+        return v
+
+
+@dataclass
+class TrainResult:
+    out_dir: Path
+    adapter_dir: Path
+    merged_dir: Path | None
+    train_losses: list[dict[str, float]]
+    eval_losses: list[dict[str, float]]
+    steps: int
+    resumed_from: str | None
+    seconds: float
+    skipped: bool
+    key: str
+    dtype: str = "fp32"
+    data: dict[str, Any] = field(default_factory=dict)  # encode stats: examples, truncated, tokens…
+    tokens_per_s: float | None = None
+
+    @property
+    def train_loss_first(self) -> float | None:
+        return self.train_losses[0]["loss"] if self.train_losses else None
+
+    @property
+    def train_loss_last(self) -> float | None:
+        return self.train_losses[-1]["loss"] if self.train_losses else None
+
+    def to_json(self) -> dict[str, Any]:
+        d = asdict(self)
+        d.update(
+            out_dir=str(self.out_dir),
+            adapter=str(self.adapter_dir),
+            merged=str(self.merged_dir) if self.merged_dir else None,
+            train_loss_first=self.train_loss_first,
+            train_loss_last=self.train_loss_last,
+            eval_loss_history=self.eval_losses,
+        )
+        del d["adapter_dir"], d["merged_dir"]
+        return d
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any], *, skipped: bool) -> TrainResult:
+        return cls(
+            out_dir=Path(d["out_dir"]),
+            adapter_dir=Path(d["adapter"]),
+            merged_dir=Path(d["merged"]) if d.get("merged") else None,
+            train_losses=d["train_losses"],
+            eval_losses=d["eval_losses"],
+            steps=d["steps"],
+            resumed_from=d["resumed_from"],
+            seconds=d["seconds"],
+            skipped=skipped,
+            key=d["key"],
+            dtype=d.get("dtype", "fp32"),
+            data=d.get("data", {}),
+            tokens_per_s=d.get("tokens_per_s"),
+        )
+
+
+def resolve_dtype(choice: str) -> str:
+    """'bf16' where the device runs it natively (CUDA bf16, CPU with AVX512-BF16/AMX), else 'fp32'."""
+    if choice != "auto":
+        return choice
+    import torch
+
+    if torch.cuda.is_available():
+        return "bf16" if torch.cuda.is_bf16_supported() else "fp32"
+    cpu = getattr(torch, "cpu", None)
+    native = any(
+        getattr(cpu, name, lambda: False)()
+        for name in ("_is_avx512_bf16_supported", "_is_amx_tile_supported")
+    )
+    return "bf16" if native else "fp32"
+
+
+def last_checkpoint(ckpt_root: Path) -> Path | None:
+    """The newest checkpoint whose trainer_state.json exists (the Trainer writes it last)."""
+    if not ckpt_root.is_dir():
+        return None
+    done = [p for p in ckpt_root.glob("checkpoint-*") if (p / "trainer_state.json").is_file()]
+    return max(done, key=lambda p: int(p.name.split("-")[-1]), default=None)
+
+
+def _histories(log_history: list[dict[str, Any]]) -> tuple[list[dict[str, float]], list[dict[str, float]]]:
+    train = [{"step": h["step"], "loss": h["loss"]} for h in log_history if "loss" in h]
+    evals = [{"step": h["step"], "loss": h["eval_loss"]} for h in log_history if "eval_loss" in h]
+    return train, evals
+
+
+def _optim() -> str:
+    import torch
+
+    # Fused AdamW exists for CUDA and (torch ≥ 2.4) CPU; otherwise the plain torch one.
+    major, minor = (int(x) for x in torch.__version__.split(".")[:2])
+    return "adamw_torch_fused" if torch.cuda.is_available() or (major, minor) >= (2, 4) else "adamw_torch"
+
+
+def train_lora(
+    base_model: str,
+    train: list[Record],
+    dev: list[Record] | None,
+    out_root: Path,
+    config: TrainConfig,
+    *,
+    progress: bool = True,
+    name: str = "lora",
+) -> TrainResult:
+    """Train (or resume, or skip) one LoRA adapter; returns where it is and how training went."""
+    if not train:
+        raise HarnessError("no training records (check the recipe's filters and the data file)")
+    identity = model_identity(base_model)
+    key = run_key(identity, train, dev, config, FORMAT_VERSION)
+    out_dir = Path(out_root) / f"{name}-{key[:16]}"
+    done_file = out_dir / "DONE.json"
+    if done_file.is_file():
+        import json
+
+        result = TrainResult.from_json(json.loads(done_file.read_text(encoding="utf-8")), skipped=True)
+        if config.merge and not (out_dir / "merged" / "config.json").is_file():
+            result.merged_dir = merge_adapter(
+                base_model, result.adapter_dir, out_dir / "merged", config.dtype
+            )
+            write_json(done_file, {**result.to_json(), "skipped": False})
+        return result
+    out_dir.mkdir(parents=True, exist_ok=True)
+    write_json(
+        out_dir / "run.json",
+        {
+            "key": key,
+            "base_model": identity,
+            "train_sha256": sha256_json([r.to_json() for r in train]),
+            "dev_sha256": sha256_json([r.to_json() for r in dev]) if dev else None,
+            "n_train": len(train),
+            "n_dev": len(dev or []),
+            "config": config.model_dump(),
+            "format_version": FORMAT_VERSION,
+        },
+    )
+    from harness.training.trainer import run_trainer
+
+    start = time.perf_counter()
+    ckpt = last_checkpoint(out_dir / "checkpoints")
+    outcome = run_trainer(base_model, train, dev, out_dir, config, resume_from=ckpt, progress=progress)
+    train_losses, eval_losses = _histories(outcome["log_history"])
+    adapter_dir = out_dir / "adapter"
+    write_json(adapter_dir / "losses.json", {"train": train_losses, "eval": eval_losses})
+    merged_dir = (
+        merge_adapter(base_model, adapter_dir, out_dir / "merged", config.dtype) if config.merge else None
+    )
+    seconds = time.perf_counter() - start
+    result = TrainResult(
+        out_dir=out_dir,
+        adapter_dir=adapter_dir,
+        merged_dir=merged_dir,
+        train_losses=train_losses,
+        eval_losses=eval_losses,
+        steps=outcome["steps"],
+        resumed_from=str(ckpt) if ckpt else None,
+        seconds=round(seconds, 3),
+        skipped=False,
+        key=key,
+        dtype=outcome["dtype"],
+        data=outcome["data"],
+        tokens_per_s=outcome["tokens_per_s"],
+    )
+    write_json(done_file, result.to_json())
+    return result
+
+
+def merge_adapter(base_model: str, adapter_dir: Path, merged_dir: Path, dtype: str = "auto") -> Path:
+    """merge_and_unload from fresh on-disk copies, then save model + tokenizer.
+
+    Callers must reload `merged_dir` from disk before generating: a model merged in memory
+    generates several times slower (DEVELOPERS notes), so nothing here returns it.
+    """
+    import torch
+    from peft import PeftModel
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    torch_dtype = torch.bfloat16 if resolve_dtype(dtype) == "bf16" else torch.float32
+    base = AutoModelForCausalLM.from_pretrained(base_model, dtype=torch_dtype)
+    merged = PeftModel.from_pretrained(base, str(adapter_dir)).merge_and_unload()
+    merged.save_pretrained(merged_dir, safe_serialization=True)
+    AutoTokenizer.from_pretrained(str(adapter_dir)).save_pretrained(merged_dir)
+    del merged, base
+    return merged_dir

@@ -1,0 +1,145 @@
+"""The HF Trainer run behind `train_lora` (heavy imports live here, loaded only when training)."""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+from harness.records import Record
+from harness.training.data import PadCollator, encode_records
+from harness.training.lora import TrainConfig, _optim, resolve_dtype
+
+log = logging.getLogger(__name__)
+
+
+def run_trainer(
+    base_model: str,
+    train: list[Record],
+    dev: list[Record] | None,
+    out_dir: Path,
+    config: TrainConfig,
+    *,
+    resume_from: Path | None,
+    progress: bool,
+) -> dict[str, Any]:
+    """Encode, build the peft model, train (resuming when a checkpoint is given), save the adapter."""
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    import torch
+    from peft import LoraConfig, TaskType, get_peft_model
+    from transformers import AutoModelForCausalLM, AutoTokenizer, Trainer, TrainingArguments, set_seed
+    from transformers.trainer_callback import PrinterCallback
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.set_verbosity_error()  # the progress bar and our JSON say what matters
+    hf_logging.disable_progress_bar()
+    dtype = resolve_dtype(config.dtype)
+    tokenizer = AutoTokenizer.from_pretrained(base_model)
+    pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
+    train_rows, train_stats = encode_records(tokenizer, train, config.max_length, config.system_prompt)
+    dev_rows, dev_stats = (
+        encode_records(tokenizer, dev, config.max_length, config.system_prompt) if dev else ([], None)
+    )
+    if not train_rows:
+        from harness.errors import HarnessError
+
+        raise HarnessError(f"every training answer is longer than max_length={config.max_length} tokens")
+    if train_stats.truncated:
+        log.warning(
+            "%d of %d training prompts truncated to fit max_length", train_stats.truncated, len(train)
+        )
+
+    set_seed(config.seed)  # the LoRA A matrices are random: seed them too
+    # bf16: frozen base weights in bf16 (half the memory, native bf16 matmuls); the Trainer
+    # autocasts, and peft keeps the adapter weights in fp32 so the optimizer state stays exact.
+    model = AutoModelForCausalLM.from_pretrained(
+        base_model, dtype=torch.bfloat16 if dtype == "bf16" else torch.float32
+    )
+    model.config.use_cache = False
+    lora = LoraConfig(
+        r=config.r,
+        lora_alpha=config.lora_alpha,
+        lora_dropout=config.lora_dropout,
+        target_modules=config.target_modules,
+        bias=config.bias,
+        task_type=TaskType.CAUSAL_LM,
+    )
+    model = get_peft_model(model, lora)
+
+    has_dev = bool(dev_rows)
+    args = TrainingArguments(
+        output_dir=str(out_dir / "checkpoints"),
+        num_train_epochs=config.epochs,
+        max_steps=config.max_steps or -1,
+        learning_rate=config.lr,
+        per_device_train_batch_size=config.batch_size,
+        per_device_eval_batch_size=config.batch_size,
+        gradient_accumulation_steps=config.grad_accum,
+        weight_decay=config.weight_decay,
+        warmup_steps=config.warmup_ratio,  # transformers 5: a float < 1 is a ratio
+        lr_scheduler_type=config.lr_scheduler,
+        optim=_optim(),
+        bf16=dtype == "bf16",
+        seed=config.seed,
+        data_seed=config.seed,
+        eval_strategy="steps" if has_dev else "no",
+        eval_steps=config.eval_steps,
+        save_strategy="steps",
+        save_steps=config.save_steps,
+        save_total_limit=config.save_total_limit,
+        logging_steps=config.logging_steps,
+        train_sampling_strategy="group_by_length" if config.group_by_length else "random",
+        include_num_input_tokens_seen="non_padding",
+        report_to="none",
+        disable_tqdm=True,
+        dataloader_num_workers=0,
+        dataloader_pin_memory=torch.cuda.is_available(),
+        remove_unused_columns=False,
+        use_cpu=not torch.cuda.is_available(),  # bf16 on CPU must be asked for explicitly
+    )
+    callbacks = []
+    if progress:
+        from harness.training.progress import RichProgressCallback
+
+        callbacks.append(RichProgressCallback(out_dir.name))
+    trainer = Trainer(
+        model=model,
+        args=args,
+        train_dataset=train_rows,
+        eval_dataset=dev_rows or None,
+        data_collator=PadCollator(pad_id),
+        processing_class=tokenizer,
+        callbacks=callbacks,
+    )
+    # With tqdm off the Trainer prints every log dict to stdout, which --json owns.
+    trainer.remove_callback(PrinterCallback)
+    tokens_before = 0
+    if resume_from is not None:
+        import json
+
+        state = json.loads((resume_from / "trainer_state.json").read_text(encoding="utf-8"))
+        tokens_before = int(state.get("num_input_tokens_seen", 0) or 0)
+    start = time.perf_counter()
+    trainer.train(resume_from_checkpoint=str(resume_from) if resume_from else None)
+    train_seconds = time.perf_counter() - start
+    if has_dev:
+        last_eval = max((h["step"] for h in trainer.state.log_history if "eval_loss" in h), default=-1)
+        if last_eval != trainer.state.global_step:
+            trainer.evaluate()  # the eval curve always ends at the final step
+    adapter_dir = out_dir / "adapter"
+    trainer.save_model(str(adapter_dir))
+    tokenizer.save_pretrained(str(adapter_dir))
+    tokens = int(trainer.state.num_input_tokens_seen or 0) - tokens_before
+    return {
+        "log_history": trainer.state.log_history,
+        "steps": trainer.state.global_step,
+        "dtype": dtype,
+        "data": {
+            "train": train_stats.to_json(),
+            "dev": dev_stats.to_json() if dev_stats else None,
+            "train_seconds": round(train_seconds, 3),
+        },
+        "tokens_per_s": round(tokens / train_seconds, 1) if train_seconds > 0 and tokens > 0 else None,
+    }
