@@ -25,7 +25,7 @@ def render_summary(summary: dict[str, Any], console: Any) -> None:
 
     off, can, cls = summary["official"], summary["canonical"], summary["classification"]
     t = Table(title=f"scores ({summary['samples']} samples, {cls['items']} gold entities)")
-    for col in ("metric", "precision", "recall", "F1 / value", "95% CI", "TP", "FP", "FN"):
+    for col in ("metric", "P", "R", "F1 / value", "95% CI", "TP", "FP", "FN"):
         t.add_column(col, justify="left" if col == "metric" else "right", no_wrap=True)
     for name, block, ci in (("official", off, "official_f1"), ("canonical", can, "canonical_f1")):
         t.add_row(

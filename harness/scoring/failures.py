@@ -126,16 +126,16 @@ def header(s: SampleView) -> list[int]:
     return []
 
 
-_ENTITY_LIST = re.compile(r"(?:临床发现实体|实体列表|候选实体)[：:]([^\n]*)")
+_ENTITY_LIST = re.compile(r"^(?:临床发现实体|候选实体|实体列表|实体)[：:]([^\n]*)$", re.MULTILINE)
 _LIST_SPLIT = re.compile(r"[，,、；;]")
 
 
 def listed_entities(input_text: str) -> list[str]:
     """The entity names an attr_cls input lists (its "临床发现实体：…" line); [] when it lists none."""
-    m = _ENTITY_LIST.search(input_text)
-    if not m:
+    found = _ENTITY_LIST.findall(input_text)
+    if not found:
         return []
-    return [e.strip() for e in _LIST_SPLIT.split(m.group(1)) if e.strip()]
+    return [e.strip() for e in _LIST_SPLIT.split(found[-1]) if e.strip()]  # the list follows the dialogue
 
 
 __all__ = ["HEADER", "TAGGERS", "SampleView", "Tagger", "listed_entities", "tagger"]
