@@ -1,14 +1,14 @@
 """Run folders: layout, manifest (provenance), and atomic reads/writes of a run's files.
 
-    reports/<suite>/<run-id>/
-      manifest.json          versions, git commit, hashes of data, models, adapters, suite
-      suite.yaml             the suite as it was run
-      data/test.jsonl        the records every system was scored on
-      predictions/<system>.jsonl
-      traces/<system>.jsonl
-      losses/<system>.json   train/eval loss histories of trained systems
-      scores.json            systems -> score summary (DESIGN.md), contamination findings
-      index.html             the report
+reports/<suite>/<run-id>/
+  manifest.json          versions, git commit, hashes of data, models, adapters, suite
+  suite.yaml             the suite as it was run
+  data/test.jsonl        the records every system was scored on
+  predictions/<system>.jsonl
+  traces/<system>.jsonl
+  losses/<system>.json   train/eval loss histories of trained systems
+  scores.json            systems -> score summary (DESIGN.md), contamination findings
+  index.html             the report
 """
 
 from __future__ import annotations

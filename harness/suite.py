@@ -22,18 +22,26 @@ from harness.errors import HarnessError
 try:  # the other engineers' configs; a permissive stand-in until each one lands
     from harness.generation import GenerationConfig
 except ImportError:  # pragma: no cover
+
     class GenerationConfig(BaseModel):  # type: ignore[no-redef]
         model_config = ConfigDict(extra="allow")
+
+
 try:
     from harness.scoring.pipeline import ScoringConfig
 except ImportError:  # pragma: no cover
+
     class ScoringConfig(BaseModel):  # type: ignore[no-redef]
         model_config = ConfigDict(extra="allow")
+
+
 try:
     from harness.training.lora import TrainConfig
 except ImportError:  # pragma: no cover
+
     class TrainConfig(BaseModel):  # type: ignore[no-redef]
         model_config = ConfigDict(extra="allow")
+
 
 _ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
@@ -210,7 +218,10 @@ class GateBlock(_Block):
     baseline: SuitePath | None = None
     systems: list[str] | None = Field(None, description="gated systems; default every system")
     metrics: list[GateMetric] = Field(
-        default_factory=lambda: [GateMetric(metric="official.f1"), GateMetric(metric="classification.accuracy")]
+        default_factory=lambda: [
+            GateMetric(metric="official.f1"),
+            GateMetric(metric="classification.accuracy"),
+        ]
     )
     test: Literal["paired_bootstrap", "mcnemar"] = "paired_bootstrap"
     alpha: float = Field(0.05, gt=0, lt=1)
@@ -258,7 +269,9 @@ class Suite(_Block):
 
     def train_config(self, system: TrainedSystem) -> TrainConfig:
         """The suite's training defaults with the system's overrides on top."""
-        return TrainConfig.model_validate({**self.training.model_dump(exclude_unset=True), **system.training.lora})
+        return TrainConfig.model_validate(
+            {**self.training.model_dump(exclude_unset=True), **system.training.lora}
+        )
 
     @property
     def base_system(self) -> str:
@@ -299,7 +312,9 @@ def _describe_loc(loc: tuple[Any, ...]) -> tuple[str, list[str] | None]:
             current = _members(typing.get_args(containers[0])[-1])
             continue
         by_tag = [
-            m for m in models if "kind" in m.model_fields and item in typing.get_args(m.model_fields["kind"].annotation)
+            m
+            for m in models
+            if "kind" in m.model_fields and item in typing.get_args(m.model_fields["kind"].annotation)
         ]
         if by_tag:
             current = by_tag
@@ -358,5 +373,12 @@ def load_suite(path: str | Path) -> Suite:
                 problems += format_errors(e, prefix=f"systems[{i}].training.lora")
     if problems:
         raise SuiteError(f"{p}: invalid suite\n  " + "\n  ".join(problems))
+    # The scorer's synonym folders are relative to the suite file, like every other path in it.
+    if suite.scoring.synonyms:
+        base = context["base_dir"]
+        suite.scoring.synonyms = [
+            Path(expand_env(str(d))) if Path(expand_env(str(d))).is_absolute() else base / expand_env(str(d))
+            for d in suite.scoring.synonyms
+        ]
     suite.path = str(p.resolve())
     return suite

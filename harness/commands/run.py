@@ -1,9 +1,220 @@
-"""`harness run`, `report`, `rescore`, `compare`, `gate`."""
+"""`harness run`, `report`, `rescore`, `compare`, `gate`.
 
-from harness.commands._common import not_built
+Imports stay light here: a verb loads the scorer, the trainer or a backend only when it runs.
+"""
 
-run = not_built("run", "issue 6")
-report = not_built("report", "issue 6")
-rescore = not_built("rescore", "issue 6")
-compare = not_built("compare", "issue 6")
-gate = not_built("gate", "issue 6")
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import click
+
+from harness.commands._common import console_for, emit_json, json_option
+from harness.errors import HarnessError
+
+CTX = {"help_option_names": ["-h", "--help"]}
+
+
+def _headline(scores: dict[str, Any]) -> dict[str, Any]:
+    from harness.reporting.data import HEADLINE, metric_ci, metric_value
+
+    out = {}
+    for name, summary in scores.get("systems", {}).items():
+        out[name] = {
+            path: {"value": metric_value(summary, path), "ci": metric_ci(summary, path)}
+            for path, _ in HEADLINE
+        }
+        out[name]["samples"] = summary.get("samples")
+    return out
+
+
+@click.command("run", context_settings=CTX)
+@click.argument("suite_file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--out",
+    "out",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("reports"),
+    show_default=True,
+    help="Root of the run folders: OUT/<suite>/<run-id>/ (artifacts in OUT/<suite>/_work/).",
+)
+@json_option
+def run(suite_file: Path, out: Path, as_json: bool) -> None:
+    """Run a whole suite: data → train → generate → score → report → gate.
+
+    Every step whose content address exists is skipped (trained adapters, cached generations),
+    so a second run, or a run after a crash, only does what is missing. Prints the terminal
+    report and where the HTML report is. Exit 1 when the gate finds a regression.
+    """
+    from harness.runner import run_suite
+    from harness.suite import load_suite
+
+    console = console_for(as_json)
+    suite = load_suite(suite_file)
+    outcome = run_suite(suite, out, console)
+    html = outcome.run.html.resolve()
+    if as_json:
+        emit_json(
+            {
+                "run_dir": str(outcome.run.root.resolve()),
+                "report": str(html),
+                "baseline": suite.gate.baseline,
+                "scores": _headline(outcome.scores),
+                "gate": outcome.gate,
+                "generated": outcome.generated,
+                "seconds": outcome.seconds,
+            }
+        )
+    else:
+        console.print(f"\nHTML report: [bold]{html}[/]")
+    if outcome.gate is not None and not outcome.gate["passed"]:
+        sys.exit(1)
+
+
+def _open(run_dir: Path) -> Any:
+    from harness.runs import open_run
+
+    return open_run(run_dir)
+
+
+@click.command("report", context_settings=CTX)
+@click.argument("run_dir", type=click.Path(file_okay=False, path_type=Path))
+@json_option
+def report(run_dir: Path, as_json: bool) -> None:
+    """Re-render a run's terminal and HTML reports from its stored scores (no scoring, no model)."""
+    from harness.runner import render_reports
+
+    run_ = _open(run_dir)
+    if not run_.scores.is_file():
+        raise HarnessError(f"{run_dir}: no scores.json yet (run `harness rescore {run_dir}`)")
+    render_reports(run_, None if as_json else console_for(as_json))
+    if as_json:
+        emit_json({"run_dir": str(run_.root.resolve()), "report": str(run_.html.resolve())})
+    else:
+        console_for(as_json).print(f"\nHTML report: [bold]{run_.html.resolve()}[/]")
+
+
+@click.command("rescore", context_settings=CTX)
+@click.argument("run_dir", type=click.Path(file_okay=False, path_type=Path))
+@click.option(
+    "--synonyms",
+    "synonyms",
+    type=click.Path(file_okay=False, exists=True, path_type=Path),
+    multiple=True,
+    help="Synonym folder(s) to use instead of the suite's (repeatable).",
+)
+@json_option
+def rescore(run_dir: Path, synonyms: tuple[Path, ...], as_json: bool) -> None:
+    """Re-score a run's stored predictions with the current scoring settings and synonym files.
+
+    Reads the suite's scoring block as it is now (the suite file the run came from, else the
+    run's copy), rewrites scores.json, traces and index.html. Loads no model, generates nothing.
+    """
+    from harness.rescoring import rescore_run
+
+    started = time.perf_counter()
+    console = console_for(as_json)
+    run_ = _open(run_dir)
+    scores = rescore_run(run_, synonyms=list(synonyms) or None, console=None if as_json else console)
+    seconds = round(time.perf_counter() - started, 3)
+    if as_json:
+        emit_json(
+            {
+                "run_dir": str(run_.root.resolve()),
+                "report": str(run_.html.resolve()),
+                "generated": 0,
+                "seconds": seconds,
+                "scores": _headline(scores),
+            }
+        )
+    else:
+        console.print(
+            f"\nrescored in {seconds:.2f}s, generated 0 · HTML report: [bold]{run_.html.resolve()}[/]"
+        )
+
+
+@click.command("compare", context_settings=CTX)
+@click.argument("a")
+@click.argument("b")
+@click.option("--metric", "metrics", multiple=True, help="Metric(s) to test (default: the headline metrics).")
+@click.option("--resamples", default=2000, show_default=True, help="Bootstrap resamples.")
+@click.option("--seed", default=0, show_default=True)
+@click.option("--max-list", default=20, show_default=True, help="How many fixed/broken sample ids to print.")
+@json_option
+def compare(
+    a: str, b: str, metrics: tuple[str, ...], resamples: int, seed: int, max_list: int, as_json: bool
+) -> None:
+    """Paired comparison of system B against system A on their shared samples.
+
+    A and B are `RUN_DIR:SYSTEM` (a system of a run folder), or `RUN_DIR` alone when that run
+    has exactly one system. Prints each metric's difference (B − A) with its paired bootstrap
+    95% CI and p-value, McNemar's test on per-sample correctness, and the samples B fixed
+    (A wrong, B right) and broke (A right, B wrong).
+    """
+    from harness.comparing import compare_systems, print_comparison
+
+    result = compare_systems(a, b, metrics=list(metrics) or None, resamples=resamples, seed=seed)
+    if as_json:
+        emit_json(result)
+    else:
+        print_comparison(result, console_for(as_json), max_list=max_list)
+
+
+@click.command("gate", context_settings=CTX)
+@click.argument("run_dir", type=click.Path(file_okay=False, path_type=Path))
+@click.option(
+    "--baseline",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Baseline JSON (default: the suite's gate.baseline).",
+)
+@click.option("--update-baseline", is_flag=True, help="Accept this run: write its scores as the baseline.")
+@click.option(
+    "--junit", type=click.Path(dir_okay=False, path_type=Path), help="Also write a JUnit XML report."
+)
+@json_option
+def gate(
+    run_dir: Path, baseline: Path | None, update_baseline: bool, junit: Path | None, as_json: bool
+) -> None:
+    """Regression gate: exit 0 when no gated metric falls below the baseline by more than its
+    tolerance with significance; exit 1 on a regression (metric, drop, p-value); exit 2 on
+    usage errors. `--update-baseline` writes the run's scores and per-sample counts as the new
+    baseline instead (exit 0).
+    """
+    from harness.gate import run_gate, write_baseline, write_junit
+    from harness.runs import read_json
+
+    console = console_for(as_json)
+    run_ = _open(run_dir)
+    if not run_.scores.is_file():
+        raise HarnessError(f"{run_dir}: no scores.json (run `harness rescore {run_dir}` first)")
+    if baseline is None:
+        baseline_str = (read_json(run_.scores).get("gate") or {}).get("baseline")
+        if not baseline_str:
+            raise HarnessError("no --baseline given and the run's suite names no gate.baseline")
+        baseline = Path(baseline_str)
+    if update_baseline:
+        doc = write_baseline(run_, baseline)
+        if as_json:
+            emit_json(
+                {"baseline": str(baseline), "updated": True, "systems": list(doc["systems"]), "passed": True}
+            )
+        else:
+            console.print(f"baseline written: {baseline} ({', '.join(doc['systems'])})")
+        return
+    result = run_gate(run_, baseline)
+    if junit:
+        write_junit(result, junit)
+    if as_json:
+        emit_json(result.to_json())
+    else:
+        for c in result.checks:
+            console.print(("[red]✗[/] " if c.regression else "[green]✓[/] ") + c.message, highlight=False)
+        console.print(
+            "[bold green]gate passed[/]" if result.passed else "[bold red]gate failed: regression[/]"
+        )
+    if not result.passed:
+        sys.exit(1)

@@ -16,6 +16,17 @@ HEADLINE: list[tuple[str, str]] = [
     ("classification.micro_f1", "micro-F1"),
 ]
 
+# dotted summary path -> the scorer's metric name (harness.scoring.metrics.METRICS, the `ci` keys)
+STAT_METRICS: dict[str, str] = {
+    "official.f1": "official_f1",
+    "official.precision": "official_precision",
+    "official.recall": "official_recall",
+    "canonical.f1": "canonical_f1",
+    "classification.accuracy": "accuracy",
+    "classification.macro_f1": "macro_f1",
+    "classification.micro_f1": "micro_f1",
+}
+
 
 def metric_value(summary: dict[str, Any], path: str) -> float | None:
     """`official.f1` → summary["official"]["f1"]; None when absent."""
@@ -42,8 +53,9 @@ def metric_ci(summary: dict[str, Any], path: str) -> tuple[float, float] | None:
     ci = summary.get("ci")
     if not isinstance(ci, dict):
         return None
-    if path in ci:
-        return _pair(ci[path])
+    for key in (path, STAT_METRICS.get(path)):
+        if key in ci:
+            return _pair(ci[key])
     node: Any = ci
     for part in path.split("."):
         if not isinstance(node, dict) or part not in node:
@@ -70,14 +82,14 @@ def per_label_f1(classification: dict[str, Any]) -> dict[str, float]:
 
 
 def trace_correct(trace: dict[str, Any]) -> bool:
-    """A sample counts as correct when every gold entity got its gold label and nothing was wrong."""
-    if "correct_sample" in trace:
-        return bool(trace["correct_sample"])
+    """A sample counts as correct when every gold entity got its gold label and nothing extra was predicted."""
+    cls, can = trace.get("classification"), trace.get("canonical")
+    if isinstance(cls, dict) and "items" in cls:
+        extra = int(can.get("fp", 0)) if isinstance(can, dict) else 0
+        return int(cls.get("correct", 0)) == int(cls["items"]) and extra == 0
     if "incorrect" in trace:
-        return int(trace.get("incorrect") or 0) == 0 and int(trace.get("extra") or 0) == 0
-    gold = {tuple(p) for p in trace.get("gold") or trace.get("gold_pairs") or []}
-    pred = {tuple(p) for p in trace.get("predicted") or trace.get("pred_pairs") or []}
-    return gold == pred
+        return int(trace.get("incorrect") or 0) == 0
+    return False
 
 
 def trace_tags(trace: dict[str, Any]) -> list[str]:

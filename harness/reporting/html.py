@@ -59,7 +59,10 @@ def _confusions(data: ReportData) -> list[dict[str, Any]]:
             continue
         top = max((n for row in matrix for n in row), default=0) or 1
         rows = [
-            {"label": label, "cells": [{"n": n, "alpha": f"{0.08 + 0.7 * n / top:.2f}" if n else "0"} for n in row]}
+            {
+                "label": label,
+                "cells": [{"n": n, "alpha": f"{0.08 + 0.7 * n / top:.2f}" if n else "0"} for n in row],
+            }
             for label, row in zip(labels, matrix, strict=True)
         ]
         out.append({"system": s, "labels": labels, "rows": rows})
@@ -81,7 +84,15 @@ def _failures(data: ReportData) -> tuple[list[str], list[tuple[str, list[Any]]]]
     rows = []
     for s in data.systems:
         f = data.summary(s).get("failures") or {}
-        rows.append((s, [(f.get(n, 0) if not isinstance(f.get(n), dict) else f[n].get("samples", "?")) for n in names]))
+        rows.append(
+            (
+                s,
+                [
+                    (f.get(n, 0) if not isinstance(f.get(n), dict) else f[n].get("samples", "?"))
+                    for n in names
+                ],
+            )
+        )
     return names, rows
 
 
@@ -95,7 +106,9 @@ def _examples(data: ReportData) -> list[dict[str, Any]]:
         for s, ok in zip(data.systems, flags, strict=True):
             tags = trace_tags(data.traces.get(s, {}).get(sid, {}))
             tags_all += [f"{s}:{t}" for t in tags]
-            outputs.append({"system": s, "text": data.predictions.get(s, {}).get(sid, ""), "tags": tags, "correct": ok})
+            outputs.append(
+                {"system": s, "text": data.predictions.get(s, {}).get(sid, ""), "tags": tags, "correct": ok}
+            )
         items.append(
             (
                 0 if len(set(flags)) > 1 else 1,  # samples where systems disagree come first
@@ -117,7 +130,11 @@ def _examples(data: ReportData) -> list[dict[str, Any]]:
 def _contamination(data: ReportData) -> list[dict[str, str]]:
     out = []
     for f in data.contamination():
-        text = f.get("message") or f.get("detail") or ", ".join(f"{k}={v}" for k, v in f.items() if k != "system")
+        text = (
+            f.get("message")
+            or f.get("detail")
+            or ", ".join(f"{k}={v}" for k, v in f.items() if k != "system")
+        )
         out.append({"system": f["system"], "text": str(text)})
     return out
 

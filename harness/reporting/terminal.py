@@ -72,7 +72,11 @@ def _count(v: Any) -> int | str:
 def contamination_lines(data: ReportData) -> list[Text]:
     lines = []
     for f in data.contamination():
-        detail = f.get("message") or f.get("detail") or ", ".join(f"{k}={v}" for k, v in f.items() if k != "system")
+        detail = (
+            f.get("message")
+            or f.get("detail")
+            or ", ".join(f"{k}={v}" for k, v in f.items() if k != "system")
+        )
         lines.append(Text(f"⚠ contamination ({f['system']}): {detail}", style="bold yellow"))
     return lines
 

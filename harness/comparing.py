@@ -1,0 +1,110 @@
+"""`harness compare`: two systems (of one run or of two runs) on their shared samples.
+
+A system is named `RUN_DIR:SYSTEM`, or `RUN_DIR` alone when the run has one system.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from harness.errors import HarnessError
+from harness.gate import Counts, load_counts, paired
+from harness.reporting.data import HEADLINE, STAT_METRICS
+from harness.runs import RunDir, open_run
+
+
+def parse_ref(ref: str) -> tuple[RunDir, str]:
+    """`reports/demo/abc:round3` → (run, "round3"); a bare run folder with one system names it."""
+    path, _, system = ref.rpartition(":")
+    if path and Path(path).is_dir() and system:
+        run = open_run(path)
+        if system not in run.systems():
+            raise HarnessError(f"{path} has no system {system!r}; systems: {', '.join(run.systems())}")
+        return run, system
+    if Path(ref).is_dir():
+        run = open_run(ref)
+        systems = run.systems()
+        if len(systems) != 1:
+            raise HarnessError(
+                f"{ref} has {len(systems)} systems ({', '.join(systems)}); name one as {ref}:SYSTEM"
+            )
+        return run, systems[0]
+    raise HarnessError(f"{ref!r}: expected RUN_DIR:SYSTEM or RUN_DIR (no such folder)")
+
+
+def compare_systems(
+    a_ref: str, b_ref: str, *, metrics: list[str] | None = None, resamples: int = 2000, seed: int = 0
+) -> dict[str, Any]:
+    """Paired bootstrap per metric, McNemar on per-sample correctness, fixed and broken samples."""
+    from harness.scoring.stats import mcnemar
+
+    (run_a, sys_a), (run_b, sys_b) = parse_ref(a_ref), parse_ref(b_ref)
+    ca, cb = load_counts(run_a, sys_a), load_counts(run_b, sys_b)
+    wanted = metrics or [p for p, _ in HEADLINE if p in STAT_METRICS]
+    unknown = [m for m in wanted if m not in STAT_METRICS]
+    if unknown:
+        raise HarnessError(f"unknown metric(s) {', '.join(unknown)}; valid: {', '.join(STAT_METRICS)}")
+    tests = [paired(ca, cb, m, "paired_bootstrap", resamples=resamples, seed=seed) for m in wanted]
+    fixed, broken, shared = outcome_changes(ca, cb)
+    pos = {s: i for i, s in enumerate(cb.sample_ids)}
+    pairs = [(i, pos[s]) for i, s in enumerate(ca.sample_ids) if s in pos]
+    ok_a, ok_b = ca.correct(), cb.correct()
+    mc = mcnemar([bool(ok_a[i]) for i, _ in pairs], [bool(ok_b[j]) for _, j in pairs])
+    return {
+        "a": {"run": str(run_a.root), "system": sys_a, "samples": len(ca.sample_ids)},
+        "b": {"run": str(run_b.root), "system": sys_b, "samples": len(cb.sample_ids)},
+        "shared_samples": shared,
+        "metrics": tests,
+        "mcnemar": {**mc, "unit": "sample (all gold entities right, nothing extra)"},
+        "fixed": fixed,
+        "broken": broken,
+    }
+
+
+def outcome_changes(a: Counts, b: Counts) -> tuple[list[str], list[str], int]:
+    """Sample ids b fixed (a wrong, b right) and broke (a right, b wrong), and the shared count."""
+    ok_b = dict(zip(b.sample_ids, b.correct().tolist(), strict=True))
+    fixed, broken, shared = [], [], 0
+    for sid, ok in zip(a.sample_ids, a.correct().tolist(), strict=True):
+        if sid not in ok_b:
+            continue
+        shared += 1
+        if not ok and ok_b[sid]:
+            fixed.append(sid)
+        elif ok and not ok_b[sid]:
+            broken.append(sid)
+    return fixed, broken, shared
+
+
+def print_comparison(result: dict[str, Any], console: Console, *, max_list: int = 20) -> None:
+    a, b = result["a"]["system"], result["b"]["system"]
+    table = Table(
+        title=f"{b} vs {a}: paired on {result['shared_samples']} shared samples (Δ = {b} − {a})",
+        title_justify="left",
+    )
+    for col in ("metric", a, b, "Δ", "95% CI of Δ", "p (paired bootstrap)"):
+        table.add_column(col, justify="left" if col == "metric" else "right")
+    for t in result["metrics"]:
+        style = "green" if t["diff"] > 0 else "red" if t["diff"] < 0 else ""
+        table.add_row(
+            t["metric"],
+            f"{t['a']:.4f}",
+            f"{t['b']:.4f}",
+            f"[{style}]{t['diff']:+.4f}[/]" if style else f"{t['diff']:+.4f}",
+            f"[{t['ci'][0]:+.4f}, {t['ci'][1]:+.4f}]",
+            f"{t['p_value']:.4g}",
+        )
+    console.print(table)
+    mc = result["mcnemar"]
+    console.print(
+        f"McNemar (per sample): {mc['b01']} fixed, {mc['b10']} broken, p = {mc['p_value']:.4g}"
+        f"{' (exact)' if mc.get('exact') else ''}"
+    )
+    for name in ("fixed", "broken"):
+        ids = result[name]
+        more = f" … (+{len(ids) - max_list})" if len(ids) > max_list else ""
+        console.print(f"{name} ({len(ids)}): {', '.join(ids[:max_list]) or '–'}{more}", highlight=False)
