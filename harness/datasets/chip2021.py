@@ -6,8 +6,10 @@ Policies (each counted in `ConvertResult.stats`):
   latest turn, wins), "first", or "majority" (the most frequent label; ties go to the latest).
 - Empty labels (`attr` == ""): the occurrence is ignored; a mention whose every occurrence is
   unlabelled is left out of the record (counted as `mentions_dropped_unlabelled`).
-- Mentions are sanitized so the official rule reads them back: a full-width colon becomes
-  ":", newlines become spaces, surrounding white space is stripped (`mentions_sanitized`).
+- Mentions are sanitized so the official rule reads them back and the input's entity list
+  (joined by "，") stays unambiguous: a full-width colon becomes ":", a full-width comma
+  ",", newlines become spaces, surrounding white space is stripped (`mentions_sanitized`
+  counts occurrences, `sanitized_by` says why).
   Turn texts keep their words but newlines inside a turn become spaces, so one turn is one
   `患者：…` / `医生：…` line.
 - Windows (`max_chars`): whole turns are packed into windows of at most `max_chars`
@@ -65,8 +67,25 @@ def _describe(value: Any) -> str:
     return f"{type(value).__name__} {text[:40]}{'…' if len(text) > 40 else ''}"
 
 
-def _sanitize(mention: str) -> str:
-    return mention.replace("：", ":").replace("\r", " ").replace("\n", " ").strip()
+_SANITIZE = {
+    "colon": ("：", ":"),
+    "comma": ("，", ","),
+    "newline": ("\n", " "),
+    "carriage_return": ("\r", " "),
+}
+
+
+def _sanitize(mention: str, stats: Counter[str]) -> str:
+    out = mention
+    for kind, (bad, good) in _SANITIZE.items():
+        if bad in out:
+            stats[f"sanitized_{kind}"] += 1
+            out = out.replace(bad, good)
+    if out != out.strip():
+        stats["sanitized_whitespace"] += 1
+        out = out.strip()
+    stats["mentions_sanitized"] += out != mention
+    return out
 
 
 def parse_dialog(obj: Any, path: str, line: int) -> Dialog | Problem:
@@ -152,8 +171,7 @@ def _record(
     labels: dict[str, list[str]] = {}  # insertion order = order of first appearance
     for turn in turns:
         for raw, attr, _ in turn.mentions:
-            mention = _sanitize(raw)
-            stats["mentions_sanitized"] += mention != raw
+            mention = _sanitize(raw, stats)
             if not mention:
                 stats["mentions_dropped_blank"] += 1
                 continue
@@ -170,7 +188,6 @@ def _record(
         if len(set(labs)) > 1:
             stats["conflicts"] += 1
             stats[f"conflicts_resolved_to_{label}"] += 1
-        stats["mentions_with_comma"] += "，" in mention
         pairs.append((mention, label))
     if not pairs:
         return None
@@ -266,12 +283,13 @@ def _ordered_stats(
         "dialogs", "records", "windowed_dialogs", "windows", "windows_without_mentions",
         "dialogs_without_mentions", "oversized_turns", "raw_mentions", "mentions", "conflicts",
         "empty_labels", "mentions_dropped_unlabelled", "mentions_sanitized", "mentions_dropped_blank",
-        "mentions_with_comma", "bad_lines",
+        "bad_lines",
     ]  # fmt: skip
     out: dict[str, Any] = {k: stats.get(k, 0) for k in keys}
     out["conflict_policy"] = policy
     out["conflicts_resolved_to"] = {s: stats.get(f"conflicts_resolved_to_{s}", 0) for s in LONG_LABELS}
     out["labels"] = {s: stats.get(f"label_{s}", 0) for s in LONG_LABELS}
+    out["sanitized_by"] = {k: stats.get(f"sanitized_{k}", 0) for k in (*_SANITIZE, "whitespace")}
     out["templates"] = [stats.get(f"template_{i}", 0) for i in range(n_templates)]
     out["max_chars"] = max_chars
     return out

@@ -17,7 +17,7 @@ def turn(sender: str, text: str, *ner: tuple[str, str]) -> dict[str, Any]:
     """A raw CHIP-2021 turn; each (mention, attr) gets the range of its first occurrence in `text`."""
     items = []
     for mention, attr in ner:
-        start = text.find(mention)
+        start = text.find(mention) if mention in text else len(text)
         items.append(
             {
                 "name": "x",
@@ -56,7 +56,15 @@ def small(tmp_path: Path) -> Path:
             },
             {
                 "dialog_id": "a8",
-                "dialog_info": [turn("患者", "症状：头晕", ("症状：头晕", "阳性"), (" 乏力\n", "其他"))],
+                "dialog_info": [
+                    turn(
+                        "患者",
+                        "症状：头晕，腹部，胃部不适",
+                        ("症状：头晕", "阳性"),
+                        (" 乏力\n", "其他"),
+                        ("腹部，胃部不适", "阳性"),
+                    )
+                ],
             },
         ],
     )
@@ -84,12 +92,24 @@ def test_conflict_policies_order_and_empty_labels(small: Path, policy: str, expe
     assert res.stats["empty_labels"] == 1 and res.stats["mentions_dropped_unlabelled"] == 1
 
 
-def test_colons_and_newlines_in_mentions_are_sanitized_not_lost(small: Path) -> None:
+def test_colons_commas_and_newlines_in_mentions_are_sanitized_not_lost(small: Path) -> None:
     res = convert_chip2021(small)
     rec = res.records[1]
     assert rec.sample_id == "chip2021-a8"
-    assert official_pairs(rec.target, ATTR_CLS_CHOICES) == {("症状:头晕", POS), ("乏力", UNC)}
-    assert res.stats["mentions_sanitized"] == 2
+    assert official_pairs(rec.target, ATTR_CLS_CHOICES) == {
+        ("症状:头晕", POS),
+        ("乏力", UNC),
+        ("腹部,胃部不适", POS),
+    }
+    assert "实体：症状:头晕，腹部,胃部不适，乏力\n" in rec.input  # the entity list stays unambiguous
+    assert res.stats["mentions_sanitized"] == 3
+    assert res.stats["sanitized_by"] == {
+        "colon": 1,
+        "comma": 1,
+        "newline": 1,
+        "carriage_return": 0,
+        "whitespace": 1,
+    }
 
 
 def test_windows_hold_whole_turns_and_their_own_mentions(tmp_path: Path) -> None:
