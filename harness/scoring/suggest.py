@@ -1,0 +1,114 @@
+"""Mining synonym proposals for a person to approve (never written to synonyms/ by themselves).
+
+Two sources: a scored prediction file (pairs aligned only by fuzzy score, and a gold entity
+left unmatched beside exactly one unmatched prediction with the same label), and CHIP-2021
+raw dialogs (each NER `mention` with its normalized `name`).
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from harness.scoring.synonyms import SynonymTable, normalize_entity
+
+
+@dataclass
+class Proposal:
+    canonical: str
+    variant: str
+    count: int
+    source: str  # "fuzzy", "leftover" or "chip"
+    examples: list[str] = field(default_factory=list)  # sample or dialog ids
+    note: str = ""  # e.g. the variant already belongs to another canonical
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "canonical": self.canonical,
+            "variant": self.variant,
+            "count": self.count,
+            "source": self.source,
+            "examples": self.examples,
+            "note": self.note,
+        }
+
+
+def _known(table: SynonymTable, canonical: str, variant: str) -> tuple[bool, str]:
+    """Whether the pair is already in the table, and a note when the variant belongs elsewhere."""
+    c, v = table.canonical(normalize_entity(canonical)), normalize_entity(variant)
+    owner = table.to_canonical.get(v)
+    if owner == c or v == c:
+        return True, ""
+    return False, f"already under {owner!r}" if owner is not None else ""
+
+
+def _collect(
+    hits: dict[tuple[str, str, str], list[str]], table: SynonymTable, min_count: int
+) -> list[Proposal]:
+    out = []
+    for (canon, variant, source), ids in hits.items():
+        known, note = _known(table, canon, variant)
+        if known or len(ids) < min_count:
+            continue
+        out.append(Proposal(canon, variant, len(ids), source, ids[:3], note))
+    out.sort(key=lambda p: (-p.count, p.canonical, p.variant))
+    return out
+
+
+def from_scores(result: Any, table: SynonymTable, min_count: int = 1) -> list[Proposal]:
+    """Proposals from a ScoreResult's alignments (the gold name is taken as the canonical)."""
+    hits: dict[tuple[str, str, str], list[str]] = defaultdict(list)
+    for s in result._samples:
+        al = s.alignment
+        for i, j in enumerate(al.pred_of):
+            if j >= 0 and al.how[i] == "fuzzy":
+                hits[(s.gold_items[i].name, s.pred_items[j].name, "fuzzy")].append(s.record.sample_id)
+        lost = [i for i, j in enumerate(al.pred_of) if j < 0]
+        for i in lost:
+            g = s.gold_items[i]
+            same = [j for j in al.extra if s.pred_items[j].label == g.label]
+            if len(lost) == 1 and len(same) == 1:
+                hits[(g.name, s.pred_items[same[0]].name, "leftover")].append(s.record.sample_id)
+    return _collect(hits, table, min_count)
+
+
+def from_chip(path: str | Path, table: SynonymTable, min_count: int = 2) -> list[Proposal]:
+    """Proposals from CHIP-2021 raw dialogs: every NER mention whose normalized name differs."""
+    from harness.jsonl import iter_json_objects
+
+    hits: dict[tuple[str, str, str], list[str]] = defaultdict(list)
+    for _, obj in iter_json_objects(path):
+        if not isinstance(obj, dict):
+            continue
+        did = str(obj.get("dialog_id", ""))
+        for turn in obj.get("dialog_info") or []:
+            if not isinstance(turn, dict):
+                continue
+            for ner in turn.get("ner") or []:
+                name, mention = str(ner.get("name", "")), str(ner.get("mention", ""))
+                if not name or not mention or name == "undefined" or name == mention:
+                    continue
+                hits[(name, mention, "chip")].append(did)
+    # one dialog repeating a mention counts once
+    deduped = {k: list(dict.fromkeys(v)) for k, v in hits.items()}
+    return _collect(deduped, table, min_count)
+
+
+def as_yaml(proposals: list[Proposal]) -> str:
+    """The proposals as a YAML snippet (canonical → variants) for a person to review and paste."""
+    groups: dict[str, list[Proposal]] = defaultdict(list)
+    for p in proposals:
+        groups[p.canonical].append(p)
+    lines = ["# Proposed synonyms: review each line before adding it (harness synonyms add)."]
+    for canon in sorted(groups, key=lambda c: -sum(p.count for p in groups[c])):
+        lines.append(f"{canon}:")
+        for p in groups[canon]:
+            note = f"; {p.note}" if p.note else ""
+            lines.append(f"  - {p.variant}  # {p.source} ×{p.count}{note}")
+    return "\n".join(lines) + "\n"
+
+
+def counts_by_source(proposals: list[Proposal]) -> dict[str, int]:
+    return dict(Counter(p.source for p in proposals))
