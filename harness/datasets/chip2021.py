@@ -12,9 +12,10 @@ Policies (each counted in `ConvertResult.stats`):
   counts occurrences, `sanitized_by` says why).
   Turn texts keep their words but newlines inside a turn become spaces, so one turn is one
   `患者：…` / `医生：…` line.
-- Windows (`max_chars`): whole turns are packed into windows of at most `max_chars`
-  characters of dialogue; a single longer turn becomes a window of its own
-  (`oversized_turns`). Each window lists only the mentions it contains and resolves their
+- Windows (`max_chars`): turns are packed into windows of at most `max_chars` characters
+  of dialogue; a turn longer than that is first cut into pieces that fit, never inside a
+  mention (`split_turns`; a mention longer than a window can still overflow it:
+  `windows_over_limit`). Each window lists only the mentions it contains and resolves their
   labels from its own turns; windows without mentions are dropped (`windows_without_mentions`).
   Ids: `chip2021-<dialog_id>` or, when a dialog is split, `chip2021-<dialog_id>-w<k>` (k from 1).
 - Templates: one per dialog, chosen by `random.Random(f"{seed}:{dialog_id}")`, so a dialog
@@ -23,6 +24,7 @@ Policies (each counted in `ConvertResult.stats`):
 
 from __future__ import annotations
 
+import itertools
 import random
 from collections import Counter
 from collections.abc import Sequence
@@ -137,22 +139,50 @@ def parse_dialog(obj: Any, path: str, line: int) -> Dialog | Problem:
     return Dialog(str(did), tuple(turns))
 
 
-def _windows(turns: Sequence[Turn], max_chars: int | None) -> tuple[list[list[Turn]], int]:
-    """Pack whole turns into windows of at most `max_chars` dialogue characters."""
+def _split_turn(turn: Turn, max_chars: int) -> list[Turn]:
+    """Cut a turn longer than `max_chars` into pieces that fit, never inside a mention."""
+    room = max(1, max_chars - len(turn.speaker) - 1)
+    text = turn.text
+    spans = [(pos, pos + len(m)) for m, _, pos in turn.mentions]
+    cuts = [0]
+    while len(text) - cuts[-1] > room:
+        cut = cuts[-1] + room
+        while cut > cuts[-1] and any(a < cut < b for a, b in spans):
+            cut -= 1  # back off to just before the mention that straddles the cut
+        if cut == cuts[-1]:  # one mention longer than the room: keep it whole
+            cut = max(b for a, b in spans if a < cuts[-1] + room < b)
+        cuts.append(cut)
+    cuts.append(len(text))
+    return [
+        Turn(turn.speaker, text[a:b], tuple((m, lab, pos - a) for m, lab, pos in turn.mentions if a <= pos < b or (pos >= len(text) and b == len(text))))
+        for a, b in itertools.pairwise(cuts)
+        if b > a
+    ]  # fmt: skip
+
+
+def _windows(turns: Sequence[Turn], max_chars: int | None, stats: Counter[str]) -> list[list[Turn]]:
+    """Pack turns into windows of at most `max_chars` dialogue characters (over-long turns are cut)."""
     if max_chars is None:
-        return [list(turns)], 0
+        return [list(turns)]
     windows: list[list[Turn]] = [[]]
-    size, oversized = 0, 0
-    for turn in turns:
-        n = len(turn.speaker) + 1 + len(turn.text)  # "患者：" + text
-        oversized += n > max_chars
-        extra = n + (1 if windows[-1] else 0)  # the joining newline
-        if windows[-1] and size + extra > max_chars:
-            windows.append([])
-            size, extra = 0, n
-        windows[-1].append(turn)
-        size += extra
-    return windows, oversized
+    size = 0
+    for whole in turns:
+        pieces = [whole]
+        if len(whole.speaker) + 1 + len(whole.text) > max_chars:
+            stats["split_turns"] += 1
+            pieces = _split_turn(whole, max_chars)
+        for turn in pieces:
+            n = len(turn.speaker) + 1 + len(turn.text)  # "患者：" + text
+            extra = n + (1 if windows[-1] else 0)  # the joining newline
+            if windows[-1] and size + extra > max_chars:
+                windows.append([])
+                size, extra = 0, n
+            windows[-1].append(turn)
+            size += extra
+    stats["windows_over_limit"] += sum(
+        len("\n".join(f"{t.speaker}：{t.text}" for t in w)) > max_chars for w in windows
+    )
+    return windows
 
 
 def _resolve(labels: list[str], policy: ConflictPolicy) -> str:
@@ -255,8 +285,7 @@ def convert_chip2021(
         pick = random.Random(f"{seed}:{dialog.dialog_id}").randrange(len(template_list))
         template = template_list[pick]
         stats[f"template_{pick}"] += 1
-        windows, oversized = _windows(dialog.turns, max_chars)
-        stats["oversized_turns"] += oversized
+        windows = _windows(dialog.turns, max_chars, stats)
         made = 0
         for k, turns in enumerate(windows, 1):
             sid = f"chip2021-{dialog.dialog_id}" + (f"-w{k}" if len(windows) > 1 else "")
@@ -281,7 +310,7 @@ def _ordered_stats(
 ) -> dict[str, Any]:
     keys = [
         "dialogs", "records", "windowed_dialogs", "windows", "windows_without_mentions",
-        "dialogs_without_mentions", "oversized_turns", "raw_mentions", "mentions", "conflicts",
+        "dialogs_without_mentions", "split_turns", "windows_over_limit", "raw_mentions", "mentions", "conflicts",
         "empty_labels", "mentions_dropped_unlabelled", "mentions_sanitized", "mentions_dropped_blank",
         "bad_lines",
     ]  # fmt: skip

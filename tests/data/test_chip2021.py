@@ -134,6 +134,25 @@ def test_windows_hold_whole_turns_and_their_own_mentions(tmp_path: Path) -> None
     assert convert_chip2021(path).records[0].sample_id == "chip2021-1"
 
 
+def test_an_over_long_turn_is_cut_between_mentions(tmp_path: Path) -> None:
+    text = "啊" * 8 + "肚子疼" + "啊" * 8 + "发烧" + "啊" * 3  # 24 characters
+    path = write_dialogs(
+        tmp_path / "w.jsonl",
+        [{"dialog_id": 2, "dialog_info": [turn("患者", text, ("肚子疼", "阳性"), ("发烧", "阴性"))]}],
+    )
+    res = convert_chip2021(path, max_chars=13)  # 10 characters of text per piece after "患者："
+    assert res.stats["split_turns"] == 1 and res.stats["windows_over_limit"] == 0
+    pieces = [line for r in res.records for line in r.input.split("\n") if line.startswith("患者：")]
+    # cut before 肚子疼 (not inside it); the first piece has no mention, so its window is dropped
+    assert res.stats["windows_without_mentions"] == 1
+    assert "".join(p.removeprefix("患者：") for p in pieces) == text[8:]
+    assert all(len(p) <= 13 for p in pieces)
+    assert [pairs_of(r.target) for r in res.records] == [[("肚子疼", POS)], [("发烧", NEG)]]
+    assert all(
+        m in piece for r, piece in zip(res.records, pieces, strict=True) for m, _ in pairs_of(r.target)
+    )
+
+
 def test_template_choice_is_seeded_per_dialog_and_templates_file_newlines(tmp_path: Path) -> None:
     tfile = tmp_path / "t.json"
     tfile.write_text(
@@ -199,6 +218,13 @@ def test_bad_options_are_user_errors(small: Path, kwargs: dict, match: str) -> N
         convert_chip2021(small, **kwargs)
 
 
+def test_real_fixed_badcases_convert(shared_data: Path) -> None:
+    res = convert_chip2021(shared_data / "chip2021-mdcfnpc" / "fix-badcase9.jsonl")
+    assert res.stats["dialogs"] == 9 and len(res.records) == 9
+    for rec in res.records:
+        assert len(official_pairs(rec.target, rec.answer_choices)) == rec.target.count("\n")
+
+
 @pytest.mark.parametrize("max_chars", [None, 600, 200])
 def test_all_600_real_dialogs_convert_and_parse_back_exactly(
     shared_data: Path, max_chars: int | None
@@ -226,3 +252,7 @@ def test_all_600_real_dialogs_convert_and_parse_back_exactly(
         assert res.stats["conflicts"] == 708 and res.stats["empty_labels"] == 2
     else:
         assert len(res.records) > 600 and res.stats["windowed_dialogs"] > 0
+        assert res.stats["windows_over_limit"] == 0
+        for rec in res.records:
+            dialogue = [line for line in rec.input.split("\n") if line.startswith(("患者：", "医生："))]
+            assert len("\n".join(dialogue)) <= max_chars
