@@ -16,27 +16,48 @@ def iter_json_objects(path: str | Path) -> Iterator[tuple[int, Any | Problem]]:
     """Yield (line number, parsed object) or (line number, Problem) for each non-blank line.
 
     A file whose first non-blank character is `[` is read as one JSON array, and the
-    "line" is then the 1-based item index. A bad line never stops the others.
+    "line" is then the 1-based item index. A bad line never stops the others; bytes that
+    are not UTF-8 are a Problem of their line, not a traceback; a leading BOM is ignored.
     """
     p = require_file(path)
-    with p.open(encoding="utf-8") as f:
-        head = f.read(4096).lstrip()
-    if head.startswith("["):
+    with p.open("rb") as f:
+        head = f.read(4096).removeprefix(b"\xef\xbb\xbf").lstrip()
+    if head.startswith(b"["):
+        raw = p.read_bytes()
         try:
-            items = json.loads(p.read_text(encoding="utf-8"))
+            items = json.loads(raw.decode("utf-8-sig"))
+        except UnicodeDecodeError as e:
+            line = raw.count(b"\n", 0, e.start) + 1
+            yield (
+                line,
+                Problem(str(p), line, None, f"not UTF-8 text at byte {e.start + 1} of the file: {e.reason}"),
+            )
+            return
         except json.JSONDecodeError as e:
             yield e.lineno, Problem(str(p), e.lineno, None, f"invalid JSON array: {e.msg}")
             return
         yield from enumerate(items, 1)
         return
-    with p.open(encoding="utf-8") as f:
-        for n, line in enumerate(f, 1):
+    with p.open("rb") as f:
+        for n, raw_line in enumerate(f, 1):
+            try:
+                line = raw_line.decode("utf-8-sig" if n == 1 else "utf-8")
+            except UnicodeDecodeError as e:
+                yield (
+                    n,
+                    Problem(str(p), n, None, f"not UTF-8 text at byte {e.start + 1} of the line: {e.reason}"),
+                )
+                continue
             if not line.strip():
                 continue
             try:
                 yield n, json.loads(line)
             except json.JSONDecodeError as e:
                 yield n, Problem(str(p), n, None, f"invalid JSON at column {e.colno}: {e.msg}")
+
+
+_UMASK = os.umask(0o022)  # read the process umask once (setting it is the only way to read it)
+os.umask(_UMASK)
 
 
 def dumps_line(obj: Any) -> str:
@@ -54,6 +75,7 @@ def atomic_write_text(path: str | Path, text: str) -> Path:
             f.write(text)
             f.flush()
             os.fsync(f.fileno())
+        os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp creates 0600; written files get the usual mode
         os.replace(tmp, p)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
