@@ -1,0 +1,138 @@
+"""The OpenAI-compatible backend: any `/v1/completions` or `/v1/chat/completions` server.
+
+This is how harness scales past one machine: `vllm serve MODEL --tensor-parallel-size N
+--enable-lora --lora-modules r1=/adapters/r1 …` on a GPU node, then
+`harness generate --backend openai --base-url http://node:8000/v1 --adapter r1=r1`.
+An adapter here is the served model name (`--lora-modules NAME=PATH` serves NAME); when it is
+a local folder, the served name is the system name and the folder's hash keys the cache.
+
+With `api="completions"` (default) the prompt is rendered locally with the model's chat
+template (the prompt builder shared with training), so it needs the model's tokenizer (a local
+folder or a cached hub id); with `api="chat"` the server applies its own template and the
+prompt we hash is the JSON of the messages. Requests run concurrently (bounded by
+`openai.concurrency`), each with a timeout, retried with exponential backoff on connection
+errors, timeouts, 408/409/429 and 5xx; any other HTTP error fails the run with the server's
+message. The key comes from the environment variable `openai.api_key_env` when it is set.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import random
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from harness.errors import HarnessError
+from harness.generation.base import Completion, GenerationConfig, truncate_at_stop
+from harness.prompts import build_prompt, chat_messages
+from harness.records import Record
+
+_RETRY_STATUS = {408, 409, 429, 500, 502, 503, 504}
+
+
+class OpenAIBackend:
+    """Concurrent requests to one OpenAI-compatible server; adapters are served model names."""
+
+    name = "openai"
+
+    def __init__(self, model: str, adapters: dict[str, str], config: GenerationConfig):
+        opts = config.openai
+        if not opts.base_url:
+            raise HarnessError("the openai backend needs a server: --base-url http://HOST:PORT/v1")
+        self.config = config
+        self.base_url = opts.base_url.rstrip("/")
+        self.base_model = opts.served_model or model
+        # A folder adapter is served under its system name (vllm serve --lora-modules NAME=PATH).
+        self.served = {system: system if Path(a).is_dir() else a for system, a in adapters.items()}
+        self.chunk_size = max(opts.concurrency * 4, config.batch_size)
+        self.load_seconds = 0.0
+        self.tokenizer: Any = None
+        if opts.api == "completions":
+            from harness.generation.hf import load_tokenizer
+
+            self.tokenizer = load_tokenizer(model)
+
+    def render(self, record: Record, system_prompt: str | None) -> str:
+        if self.tokenizer is not None:
+            return build_prompt(self.tokenizer, record, system_prompt)
+        return json.dumps(chat_messages(record, system_prompt), ensure_ascii=False)
+
+    def _body(self, prompt: str, served: str) -> dict[str, Any]:
+        cfg = self.config
+        body: dict[str, Any] = {
+            "model": served,
+            "max_tokens": cfg.max_new_tokens,
+            "temperature": cfg.temperature,
+            "top_p": cfg.top_p,
+            "seed": cfg.seed,
+        }
+        if cfg.stop:
+            body["stop"] = list(cfg.stop)
+        if cfg.openai.api == "chat":
+            body["messages"] = json.loads(prompt)
+        else:
+            body["prompt"] = prompt
+        return body
+
+    async def _one(self, client: Any, sem: asyncio.Semaphore, prompt: str, served: str) -> Completion:
+        import httpx
+
+        opts = self.config.openai
+        path = "/chat/completions" if opts.api == "chat" else "/completions"
+        delay = opts.backoff_s
+        for attempt in range(opts.max_retries + 1):
+            last = attempt == opts.max_retries
+            try:
+                async with sem:
+                    resp = await client.post(self.base_url + path, json=self._body(prompt, served))
+            except (httpx.TransportError, httpx.TimeoutException) as e:
+                if last:
+                    raise HarnessError(f"{self.base_url}{path}: {type(e).__name__}: {e}") from e
+            else:
+                if resp.status_code == 200:
+                    return self._parse(resp.json())
+                if resp.status_code not in _RETRY_STATUS or last:
+                    raise HarnessError(
+                        f"{self.base_url}{path} answered {resp.status_code} for model {served!r}: "
+                        f"{resp.text[:300]}"
+                    )
+            await asyncio.sleep(delay * (1 + random.random() / 4))  # jitter: retries don't sync up
+            delay *= 2
+        raise AssertionError("unreachable")
+
+    def _parse(self, data: dict[str, Any]) -> Completion:
+        choice = data["choices"][0]
+        text = choice["message"]["content"] if "message" in choice else choice["text"]
+        tokens = (data.get("usage") or {}).get("completion_tokens") or 0
+        return Completion(truncate_at_stop(text or "", self.config.stop), int(tokens))
+
+    async def _run(
+        self, prompts: list[str], served: str, on_done: Callable[[int, int], None]
+    ) -> list[Completion]:
+        import httpx
+
+        opts = self.config.openai
+        key = os.environ.get(opts.api_key_env)
+        headers = {"Authorization": f"Bearer {key}"} if key else {}
+        sem = asyncio.Semaphore(opts.concurrency)
+        limits = httpx.Limits(max_connections=opts.concurrency)
+        async with httpx.AsyncClient(timeout=opts.timeout_s, headers=headers, limits=limits) as client:
+
+            async def tracked(p: str) -> Completion:
+                c = await self._one(client, sem, p, served)
+                on_done(1, c.n_tokens)
+                return c
+
+            return list(await asyncio.gather(*(tracked(p) for p in prompts)))
+
+    def generate(
+        self, prompts: list[str], system: str | None, on_done: Callable[[int, int], None]
+    ) -> list[Completion]:
+        served = self.served[system] if system is not None else self.base_model
+        return asyncio.run(self._run(prompts, served, on_done))
+
+    def close(self) -> None:
+        pass

@@ -1,0 +1,190 @@
+"""Fast tests of the generation layer: config, cache keys, the SQLite cache, helpers, CLI errors."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from pydantic import ValidationError
+
+from harness.cli import cli
+from harness.commands.generate import output_paths, parse_adapters
+from harness.errors import HarnessError
+from harness.generation import GenerationConfig
+from harness.generation.base import truncate_at_stop
+from harness.generation.cache import GenerationCache
+from harness.generation.identity import adapter_identity, cache_key, model_identity
+
+
+def test_config_rejects_unknown_keys_and_names_the_valid_ones() -> None:
+    with pytest.raises(ValidationError) as e:
+        GenerationConfig(max_tokens=5)  # type: ignore[call-arg]
+    assert "max_tokens" in str(e.value)
+    with pytest.raises(ValidationError):
+        GenerationConfig(vllm={"tensor_parallel": 2})
+    with pytest.raises(ValidationError):
+        GenerationConfig(backend="tgi")  # type: ignore[arg-type]
+
+
+def test_config_defaults_are_greedy() -> None:
+    d = GenerationConfig().decoding()
+    assert d["greedy"] is True and d["temperature"] == 0
+    assert GenerationConfig(temperature=0.7).decoding()["greedy"] is False
+
+
+@pytest.mark.parametrize(
+    ("text", "stop", "expected"),
+    [
+        ("头痛：阳性\n\n### next", ["###"], "头痛：阳性\n\n"),
+        ("a STOP b END c", ["END", "STOP"], "a "),  # the earliest stop wins, whatever its order
+        ("no stop here", ["###"], "no stop here"),
+        ("x", [], "x"),
+        ("x", [""], "x"),  # an empty stop string never cuts everything
+    ],
+)
+def test_truncate_at_stop(text: str, stop: list[str], expected: str) -> None:
+    assert truncate_at_stop(text, stop) == expected
+
+
+BASE = ("tree:m", None, {"max_new_tokens": 8}, "prompt", "hf")
+
+
+@pytest.mark.parametrize(
+    "changed",
+    [
+        ("tree:other", None, {"max_new_tokens": 8}, "prompt", "hf"),
+        ("tree:m", "tree:a", {"max_new_tokens": 8}, "prompt", "hf"),
+        ("tree:m", None, {"max_new_tokens": 9}, "prompt", "hf"),
+        ("tree:m", None, {"max_new_tokens": 8}, "prompt ", "hf"),
+        ("tree:m", None, {"max_new_tokens": 8}, "prompt", "vllm"),
+        ("tree:m", None, {"max_new_tokens": 8}, "prompt", None),
+    ],
+)
+def test_every_part_of_the_key_matters(changed: tuple) -> None:
+    assert cache_key(*changed) != cache_key(*BASE)
+
+
+def test_model_identity_hashes_weights_and_config(tmp_path: Path) -> None:
+    (tmp_path / "config.json").write_text("{}")
+    (tmp_path / "model.safetensors").write_bytes(b"1")
+    (tmp_path / "README.md").write_text("docs do not change outputs")
+    cfg = GenerationConfig()
+    first = model_identity(str(tmp_path), cfg)
+    (tmp_path / "README.md").write_text("edited")
+    assert model_identity(str(tmp_path), cfg) == first
+    (tmp_path / "model.safetensors").write_bytes(b"2")
+    assert model_identity(str(tmp_path), cfg) != first
+    assert model_identity("Qwen/Qwen2.5-0.5B-Instruct", cfg) == "hub:Qwen/Qwen2.5-0.5B-Instruct@main"
+    served = model_identity("m", GenerationConfig(backend="openai", openai={"base_url": "http://h/v1"}))
+    assert served == "openai:http://h/v1|m"
+
+
+def test_adapter_identity(tmp_path: Path) -> None:
+    (tmp_path / "adapter_config.json").write_text('{"r": 8}')
+    assert adapter_identity(str(tmp_path), "hf").startswith("tree:")
+    assert adapter_identity("r1-lora", "openai") == "served:r1-lora"
+    with pytest.raises(HarnessError, match="adapter folder not found"):
+        adapter_identity(str(tmp_path / "missing"), "vllm")
+
+
+def test_cache_roundtrip_wal_and_second_connection(tmp_path: Path) -> None:
+    path = tmp_path / "c" / "gen.sqlite"
+    cache = GenerationCache(path)
+    assert cache.get_many(["k1"]) == {}
+    cache.put_many([("k1", "头痛：阳性", 3, "hf"), ("k2", "", 0, "hf")])
+    other = GenerationCache(path)  # a second process sees committed rows at once
+    assert other.get_many(["k1", "k2", "k3", "k1"]) == {"k1": "头痛：阳性", "k2": ""}
+    assert len(other) == 2
+    cache.close()
+    other.close()
+    mode = sqlite3.connect(path).execute("PRAGMA journal_mode").fetchone()[0]
+    assert mode == "wal"
+
+
+def test_cache_lookup_beyond_sqlite_parameter_limit(tmp_path: Path) -> None:
+    cache = GenerationCache(tmp_path / "gen.sqlite")
+    cache.put_many((f"k{i}", str(i), 1, "hf") for i in range(1200))
+    found = cache.get_many([f"k{i}" for i in range(1300)])
+    assert len(found) == 1200 and found["k1199"] == "1199"
+
+
+def test_max_lora_rank_reads_adapter_configs(tmp_path: Path) -> None:
+    from harness.generation.vllm import max_lora_rank
+
+    for name, cfg in {"a": {"r": 8}, "b": {"r": 12}, "c": {"r": 4, "rank_pattern": {"q_proj": 16}}}.items():
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "adapter_config.json").write_text(json.dumps(cfg))
+    assert max_lora_rank([str(tmp_path / "a")]) == 8
+    assert max_lora_rank([str(tmp_path / "a"), str(tmp_path / "b")]) == 16  # 12 → vLLM's next rank
+    assert max_lora_rank([str(tmp_path / "c")]) == 16
+    with pytest.raises(HarnessError, match=r"adapter_config\.json"):
+        max_lora_rank([str(tmp_path)])
+
+
+@pytest.mark.parametrize(
+    ("values", "expected"),
+    [
+        (("r1=/x/a",), {"r1": "/x/a"}),
+        (("/x/round2/",), {"round2": "/x/round2/"}),
+        (("a=served-a", "b=/p/b"), {"a": "served-a", "b": "/p/b"}),
+    ],
+)
+def test_parse_adapters(values: tuple[str, ...], expected: dict[str, str]) -> None:
+    assert parse_adapters(values) == expected
+
+
+@pytest.mark.parametrize("values", [("a=x", "a=y"), ("base=x",), ("=x",), ("a=",)])
+def test_parse_adapters_rejects(values: tuple[str, ...]) -> None:
+    with pytest.raises(HarnessError):
+        parse_adapters(values)
+
+
+def test_output_paths() -> None:
+    assert output_paths(Path("o/p.jsonl"), ["base"]) == {"base": Path("o/p.jsonl")}
+    assert output_paths(Path("o/p.jsonl"), ["base", "r1"]) == {
+        "base": Path("o/p.base.jsonl"),
+        "r1": Path("o/p.r1.jsonl"),
+    }
+
+
+def test_importing_generation_loads_no_backend() -> None:
+    code = (
+        "import sys, harness.generation, harness.commands.generate; "
+        "print([m for m in ('torch', 'transformers', 'vllm', 'httpx') if m in sys.modules])"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--backend", "openai"], "needs --base-url"),
+        (["--adapter", "a=x", "--adapter", "a=y"], "used twice"),
+        (["--adapter", "r1=/no/such/adapter"], "adapter folder not found"),
+    ],
+)
+def test_cli_errors_are_one_line(tmp_path: Path, args: list[str], message: str) -> None:
+    data = tmp_path / "d.jsonl"
+    rec = {"sample_id": "s1", "input": "x", "target": "", "answer_choices": None}
+    data.write_text(json.dumps({**rec, "task_type": "attr_cls", "task_dataset": "CHIP-MDCFNPC"}) + "\n")
+    result = CliRunner().invoke(
+        cli,
+        [
+            "generate",
+            "--model",
+            str(tmp_path),
+            "--data",
+            str(data),
+            "--out",
+            str(tmp_path / "p.jsonl"),
+            *args,
+        ],
+    )
+    assert result.exit_code == 2, result.output
+    assert message in result.output and "Traceback" not in result.output
