@@ -3,6 +3,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from harness.datasets.chip2021 import convert_chip2021
 from harness.datasets.templates import load_templates
@@ -256,3 +258,29 @@ def test_all_600_real_dialogs_convert_and_parse_back_exactly(
         for rec in res.records:
             dialogue = [line for line in rec.input.split("\n") if line.startswith(("患者：", "医生："))]
             assert len("\n".join(dialogue)) <= max_chars
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    mentions=st.lists(
+        st.tuples(
+            st.text(
+                alphabet=st.sampled_from(list("咳嗽发烧：:，,\n\r \u3000\t痛ab")), min_size=1, max_size=6
+            ),
+            st.sampled_from(["阳性", "阴性", "其他", "不标注", ""]),
+        ),
+        min_size=1,
+        max_size=6,
+    )
+)
+def test_any_mention_text_parses_back_exactly(tmp_path: Path, mentions: list[tuple[str, str]]) -> None:
+    dialog = {"dialog_id": 1, "dialog_info": [turn("患者", "".join(m for m, _ in mentions), *mentions)]}
+    res = convert_chip2021(write_dialogs(tmp_path / "h.jsonl", [dialog]))
+    for rec in res.records:
+        lines = rec.target.split("\n")[1:]
+        expected = {tuple(line.split("：")) for line in lines}
+        assert all(len(p) == 2 and p[0] == p[0].strip() and p[0] for p in expected)
+        assert len(expected) == len(lines)
+        assert official_pairs(rec.target, rec.answer_choices) == expected
+        listed = next(line for line in rec.input.split("\n") if line.startswith(("临床发现实体：", "实体：")))
+        assert listed.split("：", 1)[1].split("，") == [p.split("：")[0] for p in lines]
