@@ -66,7 +66,8 @@ def synth(n: int, seed: int, out: Path, tasks: str, as_json: bool) -> None:
 
     The dialogues carry known labels: positive findings, negations (没有, 不, 否认),
     uncertainty (不清楚, 可能, 说不好), other people's or past findings (不标注), and
-    colloquial variants of finding names (拉肚子/腹泻, 发烧/发热, …).
+    colloquial variants of finding names (拉肚子/腹泻, 发烧/发热, …). Sample ids are
+    `synth-<seed>-<i>`: give sources that are pooled together different seeds.
     """
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 
@@ -162,8 +163,9 @@ def chip2021(
     Each dialog becomes `患者：…`/`医生：…` lines, its unique mentions in order of first
     appearance, and a target with the header and one `实体：长标签` line per mention.
     Conflicting labels follow --conflict-policy; an empty label is ignored (a mention with
-    only empty labels is left out); `：` and newlines in mentions are replaced. Counts of
-    every policy are printed.
+    only empty labels is left out); `：`, `，` and newlines in mentions are replaced.
+    Sample ids are `chip2021-<dialog_id>`, or `chip2021-<dialog_id>-w<k>` for the windows
+    of a split dialog. Counts of every policy are printed.
     """
     from harness.datasets.chip2021 import convert_chip2021
     from harness.records import write_records

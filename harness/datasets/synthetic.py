@@ -3,8 +3,9 @@
 Tasks: `attr_cls` (CHIP-MDCFNPC: positive / negated / uncertain / not-annotated findings, said
 in colloquial variants), `imcs_sr` (IMCS-V2-SR: symptoms of one dialogue turn) and `ner`
 (CMeEE-V2-style entity lists). One `random.Random(seed)` drives everything, so the output is
-byte-identical for a seed; records of several tasks interleave round-robin. Speed matters
-(1M records in about a minute): all text is precomputed pieces joined with `+`.
+byte-identical for a seed; records of several tasks interleave round-robin. Sample ids are
+`synth-<seed>-<i>`, unique within one call (pooled sources should use different seeds).
+Speed matters (1M records in about a minute): all text is precomputed pieces joined with `+`.
 """
 
 from __future__ import annotations
