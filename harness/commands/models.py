@@ -1,5 +1,102 @@
-"""`harness models`."""
+"""`harness models`: build tiny Qwen2-architecture models for demos and tests."""
 
-from harness.commands._common import not_built
+from __future__ import annotations
 
-models = not_built("models", "issue 4")
+import time
+
+import click
+
+from harness.commands._common import console_for, emit_json, json_option
+
+
+@click.group("models")
+def models() -> None:
+    """Build small local models (nothing is downloaded)."""
+
+
+@models.command("tiny")
+@click.option(
+    "--corpus",
+    required=True,
+    type=click.Path(dir_okay=False),
+    help="PromptCBLUE JSONL (input+target texts) or plain text.",
+)
+@click.option(
+    "--out",
+    "out",
+    required=True,
+    type=click.Path(file_okay=False),
+    help="Folder to save the model and tokenizer in.",
+)
+@click.option(
+    "--seed", default=0, show_default=True, help="Weight init seed (same seed + corpus = same bytes)."
+)
+@click.option(
+    "--hidden",
+    default=128,
+    show_default=True,
+    help="Hidden size (hidden/heads must be a multiple of 16, ≥ 32).",
+)
+@click.option("--layers", default=2, show_default=True, help="Decoder layers.")
+@click.option("--heads", default=4, show_default=True, help="Attention heads.")
+@click.option("--kv-heads", default=2, show_default=True, help="Key/value heads (GQA).")
+@click.option(
+    "--vocab-size",
+    default=4096,
+    show_default=True,
+    help="BPE vocabulary size (upper bound; small corpora give fewer).",
+)
+@json_option
+def tiny(
+    corpus: str,
+    out: str,
+    seed: int,
+    hidden: int,
+    layers: int,
+    heads: int,
+    kv_heads: int,
+    vocab_size: int,
+    as_json: bool,
+) -> None:
+    """Train a byte-level BPE tokenizer on CORPUS and save it with a random Qwen2ForCausalLM.
+
+    The tokenizer has <|endoftext|> (pad), <|im_start|> and <|im_end|> (eos) and a Qwen-style
+    chat template without a default system prompt.
+    """
+    from harness.hashing import sha256_tree
+    from harness.training.tiny import build_tiny_model, count_parameters
+
+    console = console_for(as_json)
+    start = time.perf_counter()
+    path = build_tiny_model(
+        corpus,
+        out,
+        seed=seed,
+        hidden=hidden,
+        layers=layers,
+        vocab_size=vocab_size,
+        heads=heads,
+        kv_heads=kv_heads,
+    )
+    import json
+
+    config = json.loads((path / "config.json").read_text(encoding="utf-8"))
+    info = {
+        "path": str(path),
+        "parameters": count_parameters(path),
+        "vocab_size": config["vocab_size"],
+        "hidden": hidden,
+        "layers": layers,
+        "heads": heads,
+        "kv_heads": kv_heads,
+        "seed": seed,
+        "sha256": sha256_tree(path),
+        "seconds": round(time.perf_counter() - start, 3),
+    }
+    if as_json:
+        emit_json(info)
+    else:
+        console.print(
+            f"tiny model: {info['path']} · {info['parameters']:,} parameters · vocab {info['vocab_size']} · "
+            f"{info['seconds']}s"
+        )

@@ -121,19 +121,19 @@ class TrainResult:
 
 
 def resolve_dtype(choice: str) -> str:
-    """'bf16' where the device runs it natively (CUDA bf16, CPU with AVX512-BF16/AMX), else 'fp32'."""
+    """'auto' → bf16 on a CUDA device that supports it, fp32 everywhere else.
+
+    CPU stays fp32 even with AMX/AVX512-BF16: measured here, bf16 autocast made tiny-model
+    LoRA training ~7x slower (1.7k vs 12.8k tokens/s) — the casts cost more than the matmuls
+    save. Ask for `bf16` explicitly to trade that for half the weight memory on big models.
+    """
     if choice != "auto":
         return choice
     import torch
 
     if torch.cuda.is_available():
         return "bf16" if torch.cuda.is_bf16_supported() else "fp32"
-    cpu = getattr(torch, "cpu", None)
-    native = any(
-        getattr(cpu, name, lambda: False)()
-        for name in ("_is_avx512_bf16_supported", "_is_amx_tile_supported")
-    )
-    return "bf16" if native else "fp32"
+    return "fp32"
 
 
 def last_checkpoint(ckpt_root: Path) -> Path | None:
@@ -172,7 +172,10 @@ def train_lora(
     if not train:
         raise HarnessError("no training records (check the recipe's filters and the data file)")
     identity = model_identity(base_model)
-    key = run_key(identity, train, dev, config, FORMAT_VERSION)
+    # "auto" resolves per machine (bf16 on a GPU, fp32 on CPU): address the dtype actually used.
+    key = run_key(
+        identity, train, dev, config.model_copy(update={"dtype": resolve_dtype(config.dtype)}), FORMAT_VERSION
+    )
     out_dir = Path(out_root) / f"{name}-{key[:16]}"
     done_file = out_dir / "DONE.json"
     if done_file.is_file():

@@ -112,6 +112,9 @@ def build_tiny_model(
 
     import torch
     from transformers import GenerationConfig, Qwen2Config, Qwen2ForCausalLM
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()  # a "writing shards" bar for one 2 MB file is noise
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
