@@ -89,12 +89,10 @@ class Data:
 
     def test(self) -> list[Record]:
         recs = self.pool(self.suite.data.test)
-        want = self.suite.data.test_task_type
-        recs = [r for r in recs if want is None or r.task_type == want]
+        tt, td = self.suite.data.test_task_type, self.suite.data.test_task_dataset
+        recs = [r for r in recs if (tt is None or r.task_type == tt) and (td is None or r.task_dataset == td)]
         if not recs:
-            raise HarnessError(
-                f"the test split has no {want or ''} records (data.test: {self.suite.data.test})"
-            )
+            raise HarnessError(f"the test split has no {tt}/{td} records (data.test: {self.suite.data.test})")
         return recs
 
     def hashes(self) -> dict[str, Any]:
@@ -138,8 +136,8 @@ def train_system(
     """Train one round (or reuse it); returns (TrainResult, contamination findings)."""
     from harness.training.lora import train_lora
 
-    train, dev = recipe_splits(suite, system, data)
-    findings = contamination(train, dev, test, suite.data.test_task_type or "attr_cls")
+    train, dev = recipe_splits(suite, system, data, test)
+    findings = contamination(train, dev, test, suite.data.test_task_type, suite.data.test_task_dataset)
     config = suite.train_config(system)
     console.print(
         f"  {system.name}: recipe {system.training.recipe}, {len(train)} train / {len(dev or [])} dev"
@@ -150,7 +148,9 @@ def train_system(
     return result, findings
 
 
-def recipe_splits(suite: Suite, system: TrainedSystem, data: Data) -> tuple[list[Record], list[Record]]:
+def recipe_splits(
+    suite: Suite, system: TrainedSystem, data: Data, test: list[Record]
+) -> tuple[list[Record], list[Record]]:
     """Train and dev records of a round: the recipe applied to the system's (or the suite's) sources."""
     from harness.training.recipes import RECIPES
 
@@ -161,20 +161,21 @@ def recipe_splits(suite: Suite, system: TrainedSystem, data: Data) -> tuple[list
         )
     train = data.pool(system.training.train if system.training.train is not None else suite.data.train)
     dev = data.pool(system.training.dev if system.training.dev is not None else suite.data.dev)
-    out = recipe(train, dev)
+    # The test set goes in as `exclude`: round3 drops training records that overlap it.
+    out = recipe(train, dev, exclude=test, **system.training.options)
     return list(out[0]), list(out[1] or [])
 
 
 def contamination(
-    train: list[Record], dev: list[Record], test: list[Record], task_type: str
+    train: list[Record], dev: list[Record], test: list[Record], task_type: str | None, task_dataset: str | None
 ) -> list[dict[str, Any]]:
     from dataclasses import asdict, is_dataclass
 
     from harness.datasets.contamination import detect_contamination
 
-    found = detect_contamination(train, dev, test, task_type)
+    found = detect_contamination(train, dev, test, task_type, task_dataset)
     return [
-        asdict(f) if is_dataclass(f) else dict(f) if isinstance(f, dict) else {"message": str(f)}
+        f.to_json() if hasattr(f, "to_json") else asdict(f) if is_dataclass(f) else dict(f) if isinstance(f, dict) else {"message": str(f)}
         for f in found
     ]
 

@@ -123,7 +123,8 @@ class DataBlock(_Block):
     train: list[str] = Field(default_factory=list, description="source names pooled as training data")
     dev: list[str] = Field(default_factory=list, description="source names pooled as dev data")
     test: list[str] = Field(min_length=1, description="source names every system is scored on")
-    test_task_type: str | None = "attr_cls"
+    test_task_type: str | None = Field("attr_cls", description="keep only test records of this task_type")
+    test_task_dataset: str | None = Field("CHIP-MDCFNPC", description="…and of this task_dataset")
 
     @model_validator(mode="after")
     def _known_sources(self) -> DataBlock:
@@ -162,6 +163,7 @@ class TrainingBlock(_Block):
     recipe: str = "round3"
     train: list[str] | None = Field(None, description="source names; default: data.train")
     dev: list[str] | None = Field(None, description="source names; default: data.dev")
+    options: dict[str, Any] = Field(default_factory=dict, description="recipe options (custom: filters)")
     lora: dict[str, Any] = Field(default_factory=dict, description="TrainConfig overrides")
 
 
@@ -296,13 +298,13 @@ def _members(tp: Any) -> list[Any]:
     return [tp]
 
 
-def _describe_loc(loc: tuple[Any, ...]) -> tuple[str, list[str] | None]:
+def _describe_loc(loc: tuple[Any, ...], root: type[BaseModel] | None = None) -> tuple[str, list[str] | None]:
     """Readable YAML path for a pydantic error location, and the valid keys at its end.
 
     Discriminator tags (the `kind` value pydantic puts into the location) are dropped.
     """
     parts: list[str] = []
-    current: list[Any] = [Suite]
+    current: list[Any] = [root or Suite]
     valid: list[str] | None = None
     for item in loc:
         models = [m for m in current if isinstance(m, type) and issubclass(m, BaseModel)]
@@ -326,18 +328,18 @@ def _describe_loc(loc: tuple[Any, ...]) -> tuple[str, list[str] | None]:
             continue
         parts.append(str(item))
         if model is None:
-            valid = sorted(models[0].model_fields) if models else None
+            valid = list(models[0].model_fields) if models else None
             current = []
             continue
         current = _members(model.model_fields[item].annotation)
     return ".".join(parts), valid
 
 
-def format_errors(err: ValidationError, prefix: str = "") -> list[str]:
+def format_errors(err: ValidationError, prefix: str = "", root: type[BaseModel] | None = None) -> list[str]:
     """One line per problem: `yaml.path: message` (unknown keys list the valid ones)."""
     lines = []
     for e in err.errors():
-        where, valid = _describe_loc(tuple(e["loc"])) if not prefix else (".".join(map(str, e["loc"])), None)
+        where, valid = _describe_loc(tuple(e["loc"]), root)
         where = ".".join(p for p in (prefix, where) if p) or "(top level)"
         if e["type"] == "extra_forbidden":
             hint = f"; valid: {', '.join(k for k in valid if k != 'path')}" if valid else ""
@@ -370,7 +372,7 @@ def load_suite(path: str | Path) -> Suite:
             try:
                 suite.train_config(system)
             except ValidationError as e:
-                problems += format_errors(e, prefix=f"systems[{i}].training.lora")
+                problems += format_errors(e, prefix=f"systems[{i}].training.lora", root=TrainConfig)
     if problems:
         raise SuiteError(f"{p}: invalid suite\n  " + "\n  ".join(problems))
     # The scorer's synonym folders are relative to the suite file, like every other path in it.

@@ -87,4 +87,7 @@ def render_terminal(data: ReportData, console: Console) -> None:
     if fails is not None:
         parts.append(fails)
     parts.extend(contamination_lines(data))
+    # Piped output (CI logs, files) has no width to respect: do not squeeze the table into 80 columns.
+    if not console.is_terminal and console.width < 170:
+        console.width = 170
     console.print(Group(*parts))
