@@ -1,6 +1,6 @@
 """Aligners: pair each gold entity with at most one predicted entity (exact → synonym → fuzzy).
 
-Items are small tuples (normalized name, canonical key, label, line index) so that aligning
+Items are small tuples (reader.Item: normalized name, canonical key, label, …) so that aligning
 100k samples stays a tight loop; fuzzy scores come from rapidfuzz (one `cdist` call per
 sample's leftovers) with jieba word-level matching, and are cached across samples.
 """
@@ -10,18 +10,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import NamedTuple
 
+from harness.scoring.reader import Item
+
 EXACT = "exact"
 SYNONYM = "synonym"
 FUZZY = "fuzzy"
 UNMATCHED = "none"
-
-
-class Item(NamedTuple):
-    norm: str  # normalized entity name
-    key: str  # canonical name (synonyms applied)
-    label: str  # canonical label
-    line: int  # line index in the parsed text
-    name: str  # the entity as written
 
 
 class Alignment(NamedTuple):
@@ -57,8 +51,22 @@ class FuzzyMatcher:
             out.append(w)
         return out
 
+    def score(self, gold: str, pred: str) -> float:
+        hit = self._cache.get((gold, pred))
+        if hit is None:
+            from rapidfuzz import fuzz
+
+            hit = fuzz.ratio(gold, pred)
+            if self.use_jieba and hit < self.threshold:
+                a, b = self._segment([gold, pred])
+                hit = max(hit, fuzz.token_sort_ratio(a, b))
+            self._cache[(gold, pred)] = hit
+        return hit
+
     def matrix(self, golds: list[str], preds: list[str]) -> list[list[float]]:
-        """Scores of every gold × pred name (cached pairs are not recomputed)."""
+        """Scores of every gold × pred name: one rapidfuzz `cdist` call for big leftovers, cached."""
+        if len(golds) * len(preds) <= 16:  # a cdist call costs more than a few direct calls
+            return [[self.score(g, p) for p in preds] for g in golds]
         todo_g = sorted({g for g in golds for p in preds if (g, p) not in self._cache})
         if todo_g:
             from rapidfuzz import fuzz, process
@@ -135,9 +143,13 @@ def align_greedy(gold: list[Item], pred: list[Item], fuzzy: FuzzyMatcher | None)
 def align_exact(gold: list[Item], pred: list[Item], fuzzy: FuzzyMatcher | None) -> Alignment:
     """Exact normalized names only (no synonyms, no fuzzy): the strictest aligner."""
     del fuzzy
-    return align_greedy(
-        [g._replace(key="\0g" + g.norm) for g in gold], [p._replace(key="\0p") for p in pred], None
-    )
+    # distinct impossible keys switch the synonym pass off
+    return align_greedy([g._replace(key="\0g") for g in gold], [p._replace(key="\0p") for p in pred], None)
+
+
+def identity(n: int) -> Alignment:
+    """The alignment of a prediction whose entities are the gold's, in the same order."""
+    return Alignment(list(range(n)), [EXACT] * n, [100.0] * n, [])
 
 
 Aligner = Callable[[list[Item], list[Item], "FuzzyMatcher | None"], Alignment]

@@ -93,6 +93,12 @@ _COLON = re.compile(r"[：:]")
 _PAIR_SPLIT = re.compile(r"[；;，,]")
 _HEADER_WORDS = ("如下", "判别", "判断", "阴阳性", "实体", "结果", "答案", "症状及其")
 
+# (entity, canonical label, label as written, label recognised)
+Segment = tuple[str, str, str, bool]
+# lenient reading of one line: (header if it is the first non-blank line, kept segments,
+# status, note); status/note describe the line when it is not read as the header
+LineReading = tuple[bool, tuple[Segment, ...], str, str]
+
 
 def _strip_bullet(line: str) -> str:
     c = line[0]
@@ -105,59 +111,67 @@ def _looks_like_header(entity: str, label: str) -> bool:
     return not label or any(w in entity for w in _HEADER_WORDS)
 
 
+def read_line(raw: str) -> LineReading:
+    """The lenient reading of one line (pure: the scorer caches it by line text)."""
+    line = raw.strip()
+    if not line:
+        return False, (), BLANK, ""
+    body = _strip_bullet(line)
+    seps = body.count("：") + body.count(":")
+    if seps == 0:
+        return True, (), NO_SEPARATOR, "no colon: prose"
+    segs: list[Segment] = []
+    notes: list[str] = []
+    status = KEPT
+    first_header = False
+    for n, seg in enumerate(_PAIR_SPLIT.split(body) if seps > 1 else [body]):
+        m = _COLON.search(seg)
+        if m is None:
+            continue
+        entity, label = seg[: m.start()].strip(), seg[m.end() :].strip()
+        canon = canonical_label(label)
+        if n == 0 and canon is None and _looks_like_header(entity, label):
+            first_header = True
+        if not entity:
+            notes.append(f"empty entity in {seg!r}")
+            continue
+        if not label:
+            notes.append(f"empty label in {seg!r}")
+            continue
+        if canon is None:
+            segs.append((entity, NOT_ANNOTATED, label, False))
+            notes.append(f"unknown label {label!r}: read as {NOT_ANNOTATED}")
+        else:
+            segs.append((entity, canon, label, True))
+    if not segs:
+        status = EMPTY_LABEL if any(n.startswith("empty label") for n in notes) else EMPTY_ENTITY
+    return first_header, tuple(segs), status, "; ".join(notes)
+
+
 def parse_lenient(text: str, answer_choices: Iterable[str] | None = None) -> Parsed:
     """Read what models really write.
 
     Accepts `\\r\\n`, a missing header, numbering and bullets, half-width `:`, extra spaces,
     several `entity：label` pairs on one line (split on ；/;/，/,), and every label form
-    `canonical_label` knows. An unknown label is kept as not_annotated (the official rule's
-    choice) and flagged, so drift shows in the tags.
+    `canonical_label` knows. The first non-blank line is the header when it has no colon, or
+    its label is empty or unknown and it reads like a header ("…如下："). An unknown label is
+    kept as not_annotated (the official rule's choice) and flagged, so drift shows in the tags.
     """
     del answer_choices  # the lenient reading does not depend on the record's choices
     lines = split_lines(text)
     out = Parsed(lines=lines)
     first = True
     for i, raw in enumerate(lines):
-        line = raw.strip()
-        if not line:
+        first_header, segs, status, note = read_line(raw)
+        if status == BLANK:
             out.diags.append((i, BLANK, ""))
             continue
-        body = _strip_bullet(line)
-        seps = body.count("：") + body.count(":")
-        if seps == 0:
-            if first:
-                out.diags.append((i, HEADER, "first line without a separator"))
-                out.header_line = i
-            else:
-                out.diags.append((i, NO_SEPARATOR, "no colon: prose"))
-            first = False
-            continue
-        segments = _PAIR_SPLIT.split(body) if seps > 1 else [body]
-        kept = 0
-        for seg in segments:
-            m = _COLON.search(seg)
-            if m is None:
-                continue
-            entity = seg[: m.start()].strip()
-            label = seg[m.end() :].strip()
-            if first and kept == 0 and _looks_like_header(entity, label) and canonical_label(label) is None:
-                out.diags.append((i, HEADER, ""))
-                out.header_line = i
-                break
-            if not entity:
-                out.diags.append((i, EMPTY_ENTITY, seg))
-                continue
-            if not label:
-                out.diags.append((i, EMPTY_LABEL, seg))
-                continue
-            canon = canonical_label(label)
-            if canon is None:
-                out.pairs.append(Pair(entity, NOT_ANNOTATED, label, i, known_label=False))
-                out.diags.append((i, KEPT, f"unknown label {label!r}: read as {NOT_ANNOTATED}"))
-            else:
-                out.pairs.append(Pair(entity, canon, label, i))
-                out.diags.append((i, KEPT, ""))
-            kept += 1
+        if first and first_header:
+            out.diags.append((i, HEADER, note if status == NO_SEPARATOR else ""))
+            out.header_line = i
+        else:
+            out.diags.append((i, status, note))
+            out.pairs.extend(Pair(e, lab, raw_lab, i, known) for e, lab, raw_lab, known in segs)
         first = False
     return out
 

@@ -7,6 +7,7 @@ and per-item correctness that the paired tests (stats.py) use.
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -18,12 +19,14 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from harness.records import Record
 from harness.scoring import metrics as M
-from harness.scoring.align import ALIGNERS, Alignment, FuzzyMatcher, Item
-from harness.scoring.failures import TAGGERS, SampleView, listed_entities
-from harness.scoring.labels import CANONICAL_LABELS, LABEL_INDEX, NONE
-from harness.scoring.official import official_pairs
-from harness.scoring.parse import PARSERS, Parsed
+from harness.scoring.align import ALIGNERS, Alignment, FuzzyMatcher, identity
+from harness.scoring.failures import TAGGERS, SampleView
+from harness.scoring.labels import ALL_LABELS, CANONICAL_LABELS, LABEL_INDEX, NONE
+from harness.scoring.parse import PARSERS
+from harness.scoring.reader import Reader, TextRead
 from harness.scoring.synonyms import SynonymTable, load_synonyms, normalize_entity
+
+NONE_INDEX = LABEL_INDEX[NONE]
 
 CANONICALIZERS: dict[str, Callable[[SynonymTable], Callable[[str], str]]] = {
     "synonyms": lambda table: table.canonical,
@@ -86,25 +89,6 @@ class ScoringConfig(BaseModel):
         return [_one_of("CI metric", M.METRICS, m) for m in v]
 
 
-def is_scorable(record: Record) -> bool:
-    """attr_cls records with answer choices are scored; other tasks are skipped and counted."""
-    return record.task_type == "attr_cls" and bool(record.answer_choices)
-
-
-@dataclass
-class _Sample:
-    record: Record
-    pred_text: str
-    gold: Parsed
-    pred: Parsed
-    gold_items: list[Item]
-    pred_items: list[Item]
-    alignment: Alignment
-    gold_official: set[tuple[str, str]]
-    pred_official: set[tuple[str, str]]
-    tags: dict[str, list[int]]
-
-
 @dataclass
 class ScoreResult:
     """The scores of one system: summary, per-sample traces and the inputs of the paired tests."""
@@ -114,13 +98,15 @@ class ScoreResult:
     counts: np.ndarray  # (samples, metrics.N_COLUMNS) per-sample counts; see metrics.py
     item_correct: np.ndarray  # bool per gold item (samples in order, items in gold order)
     item_sample: np.ndarray  # sample index of each item
-    _samples: list[_Sample] = field(default_factory=list, repr=False)
-    _tag_sources: dict[str, str] = field(default_factory=dict, repr=False)
+    _scorer: Any = field(default=None, repr=False)
+    _kept: list[tuple] = field(default_factory=list, repr=False)  # (record, text, alignment|None, tags|None)
 
     @cached_property
     def traces(self) -> list[dict[str, Any]]:
         """Per-sample JSON-able traces (built on first access)."""
-        return [_trace(s, self.counts[i], self._tag_sources) for i, s in enumerate(self._samples)]
+        from harness.scoring.trace import build_trace
+
+        return [build_trace(self._scorer, k, self.counts[i]) for i, k in enumerate(self._kept)]
 
     def correct_by_sample(self) -> dict[str, list[bool]]:
         """sample_id → per-gold-item correctness, for pairing items across two results."""
@@ -130,199 +116,198 @@ class ScoreResult:
         return out
 
 
-def _pairs_json(pairs: Iterable[tuple[str, str]]) -> list[list[str]]:
-    return [list(p) for p in sorted(pairs)]
+def is_scorable(record: Record) -> bool:
+    """attr_cls records with answer choices are scored; other tasks are skipped and counted."""
+    return record.task_type == "attr_cls" and bool(record.answer_choices)
 
 
-def _trace(s: _Sample, row: np.ndarray, sources: dict[str, str]) -> dict[str, Any]:
-    rec, al = s.record, s.alignment
-    rows = []
-    for i, g in enumerate(s.gold_items):
-        j = al.pred_of[i]
-        p = s.pred_items[j] if j >= 0 else None
-        rows.append(
-            {
-                "gold_entity": g.name,
-                "gold_label": g.label,
-                "pred_entity": p.name if p else None,
-                "pred_label": p.label if p else NONE,
-                "how": al.how[i],
-                "score": al.score[i],
-                "correct": bool(p is not None and p.label == g.label),
-            }
-        )
-    for j in al.extra:
-        p = s.pred_items[j]
-        rows.append(
-            {
-                "gold_entity": None,
-                "gold_label": None,
-                "pred_entity": p.name,
-                "pred_label": p.label,
-                "how": "extra",
-                "score": 0.0,
-                "correct": False,
-            }
-        )
-    tags = []
-    for name, lines in s.tags.items():
-        text = s.gold.lines if sources.get(name) == "gold" else s.pred.lines
-        tags.append(
-            {
-                "tag": name,
-                "source": sources.get(name, "pred"),
-                "lines": [text[i] for i in lines if i < len(text)],
-            }
-        )
-    c = row.astype(int).tolist()
-    return {
-        "sample_id": rec.sample_id,
-        "task_dataset": rec.task_dataset,
-        "prediction": s.pred_text,
-        "gold_pairs": {
-            "official": _pairs_json(s.gold_official),
-            "canonical": _pairs_json({(g.key, g.label) for g in s.gold_items}),
-        },
-        "pred_pairs": {
-            "official": _pairs_json(s.pred_official),
-            "canonical": _pairs_json({(p.key, p.label) for p in s.pred_items}),
-        },
-        "alignment": rows,
-        "tags": tags,
-        "parse": {"gold": s.gold.diagnostics(), "pred": s.pred.diagnostics()},
-        "official": {"tp": c[M.OFF_TP], "fp": c[M.OFF_FP], "fn": c[M.OFF_FN]},
-        "canonical": {"tp": c[M.CAN_TP], "fp": c[M.CAN_FP], "fn": c[M.CAN_FN]},
-        "classification": {"items": c[M.ITEMS], "correct": c[M.CORRECT]},
-    }
+class Scorer:
+    """The configured stages, plus the caches they share across samples (and re-scorings)."""
 
+    def __init__(self, config: ScoringConfig | None = None) -> None:
+        self.config = cfg = config or ScoringConfig()
+        self.table = load_synonyms(cfg.synonyms)
+        canon = CANONICALIZERS[cfg.canonicalizer](self.table)
+        names: dict[str, tuple[str, str]] = {}
 
-def _items(parsed: Parsed, name_of: Callable[[str], tuple[str, str]], dedupe: bool) -> list[Item]:
-    out: list[Item] = []
-    seen: set[tuple[str, str]] = set()
-    for p in parsed.pairs:
-        norm, key = name_of(p.entity)
-        if dedupe:
-            if (norm, p.label) in seen:
-                continue
-            seen.add((norm, p.label))
-        out.append(Item(norm, key, p.label, p.line, p.entity))
-    return out
+        def name_of(raw: str) -> tuple[str, str]:
+            hit = names.get(raw)
+            if hit is None:
+                norm = normalize_entity(raw)
+                hit = names[raw] = (norm, canon(norm))
+            return hit
+
+        self.name_of = name_of
+        self.reader = Reader(cfg.parser, name_of)
+        self.align = ALIGNERS[cfg.aligner]
+        self.fuzzy = FuzzyMatcher(cfg.fuzzy_threshold, cfg.use_jieba) if cfg.fuzzy else None
+        self.taggers = [TAGGERS[n] for n in (cfg.taggers if cfg.taggers is not None else TAGGERS)]
+        self._choices: dict[tuple[str, ...], frozenset[str]] = {}
+
+    def choices(self, record: Record) -> frozenset[str]:
+        key = tuple(record.answer_choices or ())
+        got = self._choices.get(key)
+        if got is None:
+            got = self._choices[key] = frozenset(key)
+        return got
+
+    def sample(self, record: Record, text: str) -> tuple[TextRead, TextRead, Alignment, dict[str, list[int]]]:
+        """One sample, scored on its own (the reference path; `score` inlines the same steps)."""
+        cs = self.choices(record)
+        g = self.reader.read(record.target, cs)
+        p = self.reader.read(text, cs)
+        g_items, _, g_norms = g.dedup()
+        al = identity(len(g_items)) if p.norms == g_norms else self.align(g_items, p.items, self.fuzzy)
+        view = SampleView(record, text, g, p, al, self.name_of)
+        tags = {}
+        for t in self.taggers:
+            lines = t.fn(view)
+            if lines:
+                tags[t.name] = lines
+        return g, p, al, tags
 
 
 def score(
     records: list[Record],
     predictions: dict[str, str],
     config: ScoringConfig | None = None,
+    *,
+    scorer: Scorer | None = None,
 ) -> ScoreResult:
     """Score `predictions` (sample_id → generated text) against the attr_cls gold `records`.
 
     Records of other task types are skipped (counted in `summary["skipped"]`); a record with
     no prediction is scored as an empty prediction (counted in `summary["unpredicted"]`).
     Prediction ids without a record are ignored here (`read_predictions` rejects them).
+    Pass a `scorer` to reuse its caches across calls (re-scoring after a synonym edit needs
+    a new one).
     """
-    cfg = config or ScoringConfig()
-    table = load_synonyms(cfg.synonyms)
-    canon = CANONICALIZERS[cfg.canonicalizer](table)
-    parse = PARSERS[cfg.parser]
-    align = ALIGNERS[cfg.aligner]
-    fuzzy = FuzzyMatcher(cfg.fuzzy_threshold, cfg.use_jieba) if cfg.fuzzy else None
-    taggers = [TAGGERS[n] for n in (cfg.taggers if cfg.taggers is not None else TAGGERS)]
-    names: dict[str, tuple[str, str]] = {}
+    sc = scorer or Scorer(config)
+    # The cyclic GC would rescan the growing heap of readings again and again (they hold no
+    # cycles; reference counting frees them): off for the loop, restored after.
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return _score(sc, records, predictions)
+    finally:
+        if was_enabled:
+            gc.enable()
 
-    def name_of(raw: str) -> tuple[str, str]:
-        hit = names.get(raw)
-        if hit is None:
-            norm = normalize_entity(raw)
-            hit = names[raw] = (norm, canon(norm))
-        return hit
 
-    n_labels = len(CANONICAL_LABELS)
-    none_idx = LABEL_INDEX[NONE]
-    rows: list[list[int]] = []
-    y_true: list[int] = []
-    y_pred: list[int] = []
-    item_sample: list[int] = []
-    samples: list[_Sample] = []
+def _score(sc: Scorer, records: list[Record], predictions: dict[str, str]) -> ScoreResult:
+    read, align, fuzzy, name_of = sc.reader.read, sc.align, sc.fuzzy, sc.name_of
+    taggers = [(t, t.trigger) for t in sc.taggers]
+    always = any(trig is None for _, trig in taggers)
+    tag_counts = {t.name: 0 for t in sc.taggers}
+    n_all = len(ALL_LABELS)
+    sets: list[int] = []  # 6 ints per sample: official tp/fp/fn, canonical tp/fp/fn
+    codes: list[int] = []  # true * n_all + predicted label, per gold item
+    n_items: list[int] = []
+    kept: list[tuple] = []
     skipped: dict[str, int] = {}
     unpredicted = 0
-    tag_counts = {t.name: 0 for t in taggers}
     for rec in records:
-        if not is_scorable(rec):
+        if rec.task_type != "attr_cls" or not rec.answer_choices:
             skipped[rec.task_dataset] = skipped.get(rec.task_dataset, 0) + 1
             continue
         text = predictions.get(rec.sample_id)
         if text is None:
             unpredicted += 1
             text = ""
-        choices = rec.answer_choices
-        g_off = official_pairs(rec.target, choices)
-        p_off = official_pairs(text, choices)
-        tp = len(g_off & p_off)
-        gold, pred = parse(rec.target, choices), parse(text, choices)
-        g_items, p_items = _items(gold, name_of, True), _items(pred, name_of, False)
-        al = align(g_items, p_items, fuzzy)
-        row = [tp, len(p_off) - tp, len(g_off) - tp, 0, 0, 0, len(g_items), 0] + [0] * (3 * n_labels)
-        alias: dict[str, str] = {}
-        sid = len(samples)
-        for i, g in enumerate(g_items):
-            t = LABEL_INDEX[g.label]
-            j = al.pred_of[i]
-            if j >= 0:
-                p = p_items[j]
-                alias[p.norm] = g.norm
-                pl = LABEL_INDEX[p.label]
-            else:
-                pl = none_idx
-            y_true.append(t)
-            y_pred.append(pl)
-            item_sample.append(sid)
-            if pl == t:
-                row[M.CORRECT] += 1
-                row[M.LABEL_BASE + 3 * t] += 1
-            else:
-                row[M.LABEL_BASE + 3 * t + 2] += 1
-                if pl != none_idx:
-                    row[M.LABEL_BASE + 3 * pl + 1] += 1
-        # Synonyms and fuzzy scores decide the alignment; the sets then name every entity by
-        # its gold name, so two gold entities that share a canonical name stay two.
-        g_set = {(g.norm, g.label) for g in g_items}
-        p_set = {(alias.get(p.norm, p.norm), p.label) for p in p_items}
-        ctp = len(g_set & p_set)
-        row[M.CAN_TP], row[M.CAN_FP], row[M.CAN_FN] = ctp, len(p_set) - ctp, len(g_set) - ctp
-        listed = listed_entities(rec.input)
-        view = SampleView(
-            rec,
-            text,
-            gold,
-            pred,
-            g_items,
-            p_items,
-            al,
-            frozenset(name_of(e)[1] for e in listed) if listed else None,
-            "" if listed else normalize_entity(rec.input),
-        )
-        tags: dict[str, list[int]] = {}
-        for t in taggers:
-            lines = t.fn(view)
-            if lines:
-                tags[t.name] = lines
-                tag_counts[t.name] += 1
-        rows.append(row)
-        samples.append(_Sample(rec, text, gold, pred, g_items, p_items, al, g_off, p_off, tags))
+        cs = sc.choices(rec)
+        g = read(rec.target, cs)
+        p = g if text == rec.target else read(text, cs)
+        g_items, _, g_norms = g.dedup()
+        p_items = p.items
+        tp = len(g.off & p.off)
+        if p.norms == g_norms:  # the same entities in the same order: every one aligned exactly
+            al = None
+            codes.extend([a.label * n_all + b.label for a, b in zip(g_items, p_items, strict=True)])
+            p_set = p.pairset
+            extra = unmatched = False
+        else:
+            al = align(g_items, p_items, fuzzy)
+            alias: dict[str, str] = {}
+            for gi, j in enumerate(al.pred_of):
+                if j >= 0:
+                    alias[p_items[j].norm] = g_items[gi].norm
+                    codes.append(g_items[gi].label * n_all + p_items[j].label)
+                else:
+                    codes.append(g_items[gi].label * n_all + NONE_INDEX)
+            # synonyms and fuzzy scores decide the alignment; the sets then name every entity by
+            # its gold name, so two gold entities that share a canonical name stay two
+            p_set = {(alias.get(it.norm, it.norm), it.label) for it in p_items}
+            extra, unmatched = bool(al.extra), -1 in al.pred_of
+        ctp = len(g.pairset & p_set)
+        sets += (tp, len(p.off) - tp, len(g.off) - tp, ctp, len(p_set) - ctp, len(g.pairset) - ctp)
+        n_items.append(len(g_items))
+        tags = None
+        if p.keys_repeat or p.offformat or extra or unmatched or p.first_pair:
+            feats = {
+                "repeats": p.keys_repeat,
+                "offformat": p.offformat,
+                "extra": extra,
+                "unmatched": unmatched,
+                "first_pair": p.first_pair,
+            }
+            view = SampleView(rec, text, g, p, al or identity(len(g_items)), name_of)
+            for t, trig in taggers:
+                if trig is None or feats[trig]:
+                    lines = t.fn(view)
+                    if lines:
+                        tags = tags or {}
+                        tags[t.name] = lines
+                        tag_counts[t.name] += 1
+        elif always:
+            view = SampleView(rec, text, g, p, identity(len(g_items)), name_of)
+            for t, trig in taggers:
+                if trig is None and (lines := t.fn(view)):
+                    tags = tags or {}
+                    tags[t.name] = lines
+                    tag_counts[t.name] += 1
+        kept.append((rec, text, al, tags))
+    return _finish(sc, kept, sets, codes, n_items, tag_counts, skipped, unpredicted)
 
-    counts = np.asarray(rows, dtype=np.int64).reshape(len(rows), M.N_COLUMNS)
-    yt, yp = np.asarray(y_true, dtype=np.int64), np.asarray(y_pred, dtype=np.int64)
+
+def _finish(
+    sc: Scorer,
+    kept: list[tuple],
+    sets: list[int],
+    codes_list: list[int],
+    n_items: list[int],
+    tag_counts: dict[str, int],
+    skipped: dict[str, int],
+    unpredicted: int,
+) -> ScoreResult:
+    """Per-sample count matrix (vectorized from the item codes), metrics, CIs, the summary."""
+    cfg = sc.config
+    n, n_all, n_lab = len(kept), len(ALL_LABELS), len(CANONICAL_LABELS)
+    counts = np.zeros((n, M.N_COLUMNS), dtype=np.int64)
+    counts[:, : M.ITEMS] = np.asarray(sets, dtype=np.int64).reshape(n, 6)
+    items = np.asarray(n_items, dtype=np.int64)
+    counts[:, M.ITEMS] = items
+    codes = np.asarray(codes_list, dtype=np.int64)
+    y_true, y_pred = codes // n_all, codes % n_all
+    item_sample = np.repeat(np.arange(n), items)
+    ok = y_true == y_pred
+    size = n * n_lab
+    tp = np.bincount((item_sample * n_lab + y_true)[ok], minlength=size).reshape(n, n_lab)
+    fn = np.bincount((item_sample * n_lab + y_true)[~ok], minlength=size).reshape(n, n_lab)
+    wrong = ~ok & (y_pred != NONE_INDEX)
+    fp = np.bincount((item_sample * n_lab + y_pred)[wrong], minlength=size).reshape(n, n_lab)
+    counts[:, M.CORRECT] = tp.sum(axis=1)
+    counts[:, M.LABEL_BASE :] = np.stack([tp, fp, fn], axis=2).reshape(n, 3 * n_lab)
     totals = counts.sum(axis=0)
+    cls = M.classification_from_codes(np.bincount(codes, minlength=n_all * n_all))
+    cls["extra"] = sum(len(al.extra) for _, _, al, _ in kept if al is not None)
     from harness.scoring.stats import bootstrap_ci
 
-    cls = M.classification(yt, yp)
-    cls["extra"] = sum(len(s.alignment.extra) for s in samples)
     summary: dict[str, Any] = {
         "official": M.prf(totals[M.OFF_TP], totals[M.OFF_FP], totals[M.OFF_FN]),
         "canonical": M.prf(totals[M.CAN_TP], totals[M.CAN_FP], totals[M.CAN_FN]),
         "classification": cls,
         "failures": tag_counts,
-        "samples": len(samples),
+        "samples": n,
         "ci": bootstrap_ci(
             counts, cfg.ci_metrics, resamples=cfg.bootstrap_resamples, seed=cfg.seed, level=cfg.ci_level
         ),
@@ -334,7 +319,8 @@ def score(
             "aligner": cfg.aligner,
             "fuzzy_threshold": cfg.fuzzy_threshold if cfg.fuzzy else None,
             "use_jieba": cfg.use_jieba,
-            "synonyms": {"canonicals": len(table), "digest": table.digest},
+            "taggers": [t.name for t in sc.taggers],
+            "synonyms": {"canonicals": len(sc.table), "digest": sc.table.digest},
             "bootstrap_resamples": cfg.bootstrap_resamples,
             "ci_level": cfg.ci_level,
             "seed": cfg.seed,
@@ -342,10 +328,10 @@ def score(
     }
     return ScoreResult(
         summary=summary,
-        sample_ids=[s.record.sample_id for s in samples],
+        sample_ids=[k[0].sample_id for k in kept],
         counts=counts,
-        item_correct=yt == yp,
-        item_sample=np.asarray(item_sample, dtype=np.int64),
-        _samples=samples,
-        _tag_sources={t.name: t.source for t in taggers},
+        item_correct=ok,
+        item_sample=item_sample,
+        _scorer=sc,
+        _kept=kept,
     )

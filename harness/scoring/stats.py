@@ -30,18 +30,18 @@ def resampled_sums(counts: np.ndarray, resamples: int, seed: int) -> np.ndarray:
     rng = np.random.default_rng(seed)
     if n == 0:
         return np.zeros((resamples, counts.shape[1]))
-    rows, inverse = np.unique(counts, axis=0, return_inverse=True)
-    weights = np.bincount(inverse.ravel(), minlength=len(rows)) / n
-    if len(rows) <= n // 4 or n <= 2000:
-        draws = rng.multinomial(n, weights, size=resamples)  # (resamples, distinct rows)
-        return draws @ rows
-    out = np.empty((resamples, counts.shape[1]))
-    step = max(1, 4_000_000 // n)  # bounded memory for the index draws
-    for lo in range(0, resamples, step):
-        hi = min(resamples, lo + step)
-        idx = rng.integers(0, n, size=(hi - lo, n))
-        out[lo:hi] = np.stack([np.bincount(r, minlength=n) for r in idx]) @ counts
-    return out
+    # Group equal rows (lexsort, then boundaries): the multinomial over distinct rows costs
+    # O(resamples × distinct), never more than drawing n indices per resample.
+    ints = counts.astype(np.int64)
+    order = np.lexsort(ints.T[::-1])
+    srt = ints[order]
+    new = np.ones(n, dtype=bool)
+    new[1:] = (srt[1:] != srt[:-1]).any(axis=1)
+    starts = np.flatnonzero(new)
+    rows = srt[starts].astype(np.float64)
+    weights = np.diff(np.append(starts, n)) / n
+    draws = rng.multinomial(n, weights, size=resamples)  # (resamples, distinct rows)
+    return draws @ rows
 
 
 def bootstrap_ci(

@@ -1,0 +1,119 @@
+"""Scorer throughput: the full protocol vs a plain pure-Python official rule, on the same samples.
+
+Run: pytest benchmarks/test_scorer_bench.py --benchmark-only -s
+(SCORER_BENCH_N sets the sample count; default 100,000.) The last test prints samples/s of
+both and the ratio of their per-sample times (the goal: full protocol ≤ 4× the plain rule).
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import time
+
+import pytest
+
+from harness.records import LONG_LABELS, Record
+
+N = int(os.environ.get("SCORER_BENCH_N", "100000"))
+_SHORT = list(LONG_LABELS)
+
+
+def perturb(target: str, rng: random.Random, variants: dict[str, list[str]]) -> str:
+    """A model-like prediction from a gold target: mostly right, with the quirks models show."""
+    lines = target.split("\n")
+    head, body = lines[0], lines[1:]
+    roll = rng.random()
+    if roll < 0.45 or not body:
+        return target
+    if roll < 0.55:  # one label flipped
+        i = rng.randrange(len(body))
+        ent = body[i].split("：")[0]
+        body[i] = f"{ent}：{LONG_LABELS[rng.choice(_SHORT)]}"
+    elif roll < 0.62:  # colloquial variant of an entity
+        i = rng.randrange(len(body))
+        ent, _, lab = body[i].partition("：")
+        for canon, vs in variants.items():
+            if ent == canon:
+                body[i] = f"{rng.choice(vs)}：{lab}"
+                break
+    elif roll < 0.68:  # header missing
+        return "\n".join(body)
+    elif roll < 0.74:  # short labels, half-width colons, numbering
+        body = [f"{k + 1}. {b.split('：')[0]}: {rng.choice(_SHORT)}" for k, b in enumerate(body)]
+    elif roll < 0.80:  # a duplicate and a conflict
+        body.append(body[0])
+        body.append(body[-2].split("：")[0] + "：" + LONG_LABELS["其他"])
+    elif roll < 0.86:  # a line dropped
+        body.pop(rng.randrange(len(body)))
+    elif roll < 0.92:  # shuffled, with trailing prose
+        rng.shuffle(body)
+        body.append("以上判断仅供参考")
+    else:  # a hallucinated entity
+        body.append(f"头顶发光：{LONG_LABELS['阳性']}")
+    return "\n".join([head, *body])
+
+
+@pytest.fixture(scope="module")
+def dataset() -> tuple[list[Record], dict[str, str]]:
+    from harness.datasets.synthetic import SYNTH_FINDINGS, synth_records
+
+    records = list(synth_records(N, seed=0))
+    rng = random.Random(1)
+    preds = {r.sample_id: perturb(r.target, rng, SYNTH_FINDINGS) for r in records}
+    return records, preds
+
+
+def plain_official(records: list[Record], preds: dict[str, str]) -> dict[str, float]:
+    """The official rule written plainly (no harness code): the baseline."""
+    tp = fp = fn = 0
+    for r in records:
+        choices = r.answer_choices or []
+        sets = []
+        for text in (r.target, preds.get(r.sample_id, "")):
+            pairs = set()
+            for line in text.split("\n")[1:]:
+                parts = line.split("：")
+                if len(parts) == 2:
+                    label = parts[1] if parts[1] in choices else "不标注"
+                    pairs.add((parts[0].strip(), label))
+            sets.append(pairs)
+        both = len(sets[0] & sets[1])
+        tp, fp, fn = tp + both, fp + len(sets[1]) - both, fn + len(sets[0]) - both
+    p = tp / (tp + fp) if tp else 0.0
+    r_ = tp / (tp + fn) if tp else 0.0
+    return {"precision": p, "recall": r_, "f1": 2 * p * r_ / (p + r_) if tp else 0.0, "tp": tp}
+
+
+_TIMES: dict[str, float] = {}
+
+
+def test_plain_official(benchmark, dataset) -> None:
+    records, preds = dataset
+    out = benchmark.pedantic(plain_official, args=(records, preds), rounds=3, iterations=1)
+    _TIMES["plain"] = benchmark.stats.stats.min
+    assert out["tp"] > 0
+
+
+def test_full_protocol(benchmark, dataset) -> None:
+    from harness.scoring.pipeline import ScoringConfig, score
+
+    records, preds = dataset
+    cfg = ScoringConfig(bootstrap_resamples=1000)
+    score(records[:200], preds, cfg)  # warm the synonym table and jieba outside the timing
+    result = benchmark.pedantic(score, args=(records, preds, cfg), rounds=2, iterations=1)
+    _TIMES["full"] = benchmark.stats.stats.min
+    # the same official numbers as the plain rule
+    plain = plain_official(records, preds)
+    assert result.summary["official"]["tp"] == plain["tp"]
+    assert result.summary["official"]["f1"] == pytest.approx(plain["f1"])
+
+
+def test_report_ratio() -> None:
+    if {"plain", "full"} - set(_TIMES):
+        pytest.skip("run the two benchmarks above first (same session)")
+    plain, full = _TIMES["plain"], _TIMES["full"]
+    print(
+        f"\nscorer on {N} samples: plain official {N / plain:,.0f} samples/s ({plain:.2f}s), "
+        f"full protocol {N / full:,.0f} samples/s ({full:.2f}s), ratio {full / plain:.2f}x"
+    )
