@@ -100,7 +100,7 @@ def near_duplicate_pairs(
     first: Sequence[Record],
     second: Sequence[Record],
     *,
-    threshold: float = 0.8,
+    threshold: float = 0.7,
     ngram: int = 5,
     bands: int = 16,
     rows: int = 4,
@@ -153,7 +153,7 @@ def detect_contamination(
     task_type: str | None = None,
     task_dataset: str | None = None,
     *,
-    near_threshold: float = 0.8,
+    near_threshold: float = 0.7,
 ) -> list[Finding]:
     """Every overlap between the splits, and dev/test records of another task than the system's.
 
