@@ -1,0 +1,170 @@
+"""LoRA training on the tiny model: loss goes down, runs are content-addressed, merge, kill + resume."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from pydantic import ValidationError
+
+from harness.cli import cli
+from harness.records import Record, read_records, write_records
+from harness.training.identity import model_identity
+from harness.training.lora import TrainConfig, last_checkpoint, train_lora
+
+FAST = {"target_modules": "all-linear", "lr": 5e-3, "batch_size": 8, "grad_accum": 1}
+
+
+@pytest.fixture(scope="module")
+def records(synth_path: Path) -> list[Record]:
+    return read_records(synth_path).records
+
+
+def test_config_defaults_are_the_study_recipe_and_unknown_keys_fail() -> None:
+    c = TrainConfig()
+    assert (c.r, c.lora_alpha, c.lora_dropout, c.epochs, c.lr) == (8, 16, 0.05, 3, 2e-4)
+    assert (c.batch_size, c.grad_accum, c.weight_decay, c.max_length) == (2, 8, 0.01, 1024)
+    assert c.target_modules == ["q_proj", "k_proj", "v_proj", "o_proj"] and c.bias == "none"
+    assert TrainConfig(target_modules="q_proj, v_proj").target_modules == ["q_proj", "v_proj"]
+    with pytest.raises(ValidationError, match="rank"):
+        TrainConfig(rank=8)
+
+
+@pytest.mark.slow
+def test_two_epochs_all_linear_halve_the_training_loss(tiny_model_dir: Path, records, tmp_path: Path) -> None:
+    assert len(records) == 300
+    res = train_lora(
+        str(tiny_model_dir), records, None, tmp_path, TrainConfig(epochs=2, **FAST), progress=False
+    )
+    losses = [x["loss"] for x in res.train_losses]
+    assert res.steps == len(losses) == 2 * -(-300 // 8)
+    assert sum(losses[-5:]) / 5 <= 0.5 * losses[0], losses
+    saved = json.loads((res.adapter_dir / "losses.json").read_text(encoding="utf-8"))
+    assert saved == {"train": res.train_losses, "eval": []}
+    assert res.tokens_per_s and res.data["train"]["examples"] == 300
+
+
+@pytest.mark.slow
+def test_content_address_skip_and_merge(tiny_model_dir: Path, records, tmp_path: Path) -> None:
+    import torch
+    from peft import PeftModel
+    from transformers import AutoModelForCausalLM
+
+    cfg = TrainConfig(max_steps=2, eval_steps=1, **FAST)
+    train, dev = records[:16], records[16:20]
+    first = train_lora(str(tiny_model_dir), train, dev, tmp_path, cfg, progress=False)
+    assert not first.skipped and (first.out_dir / "DONE.json").is_file() and first.merged_dir is None
+    assert [e["step"] for e in first.eval_losses] == [1, 2]
+    again = train_lora(str(tiny_model_dir), train, dev, tmp_path, cfg, progress=False)
+    assert again.skipped and again.out_dir == first.out_dir and again.train_losses == first.train_losses
+    # Merging later reuses the same adapter (merge is not part of the address).
+    merged = train_lora(
+        str(tiny_model_dir), train, dev, tmp_path, cfg.model_copy(update={"merge": True}), progress=False
+    )
+    assert merged.out_dir == first.out_dir and merged.merged_dir == first.out_dir / "merged"
+    ids = torch.tensor([[5, 6, 7, 8, 9]])
+    want = PeftModel.from_pretrained(
+        AutoModelForCausalLM.from_pretrained(tiny_model_dir), str(first.adapter_dir)
+    )
+    got = AutoModelForCausalLM.from_pretrained(merged.merged_dir)
+    with torch.no_grad():
+        assert torch.allclose(want.eval()(ids).logits, got.eval()(ids).logits, atol=1e-4)
+    # Anything that changes what is trained changes the address.
+    others = [
+        train_lora(
+            str(tiny_model_dir), train, dev, tmp_path, cfg.model_copy(update={"lr": 1e-3}), progress=False
+        ),
+        train_lora(str(tiny_model_dir), records[1:17], dev, tmp_path, cfg, progress=False),
+        train_lora(str(tiny_model_dir), train, None, tmp_path, cfg, progress=False),
+    ]
+    assert len({first.out_dir, *(o.out_dir for o in others)}) == 4
+
+
+def test_model_identity_tracks_files_and_hub_revisions(tmp_path: Path) -> None:
+    (tmp_path / "config.json").write_text("{}", encoding="utf-8")
+    (tmp_path / "model.safetensors").write_bytes(b"a")
+    before = model_identity(str(tmp_path))
+    (tmp_path / "notes.md").write_text("docs do not change the model", encoding="utf-8")
+    assert model_identity(str(tmp_path)) == before
+    (tmp_path / "model.safetensors").write_bytes(b"b")
+    assert model_identity(str(tmp_path)) != before
+    assert model_identity("Qwen/Qwen2.5-0.5B-Instruct@abc123") == {
+        "kind": "hub",
+        "id": "Qwen/Qwen2.5-0.5B-Instruct",
+        "revision": "abc123",
+    }
+
+
+@pytest.mark.slow
+def test_killed_training_resumes_from_its_last_checkpoint(
+    tiny_model_dir: Path, records, tmp_path: Path
+) -> None:
+    data = write_records(tmp_path / "train.jsonl", records[:40])
+    out = tmp_path / "runs"
+    args = ["train", "--model", str(tiny_model_dir), "--data", str(data), "--out", str(out),
+            "--target-modules", "all-linear", "--lr", "5e-3", "--batch-size", "2", "--grad-accum", "1",
+            "--max-steps", "60", "--save-steps", "3", "--no-progress", "--json"]  # fmt: skip
+    proc = subprocess.Popen(
+        [sys.executable, "-c", "from harness.cli import main; main()", *args],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 240
+        while not list(out.glob("*/checkpoints/checkpoint-*/trainer_state.json")):
+            assert proc.poll() is None, "training ended before its first checkpoint"
+            assert time.monotonic() < deadline, "no checkpoint within 240 s"
+            time.sleep(0.02)
+        assert proc.poll() is None, "training finished before it could be killed"
+    finally:
+        proc.kill()
+        proc.wait()
+    (run_dir,) = out.iterdir()
+    assert not (run_dir / "DONE.json").exists()
+    ckpt = last_checkpoint(run_dir / "checkpoints")
+    assert ckpt is not None
+    res = CliRunner().invoke(cli, args)
+    assert res.exit_code == 0, res.output
+    out_json = json.loads(res.stdout)
+    for key in ("adapter", "merged", "train_loss_first", "train_loss_last", "eval_loss_history", "steps",
+                "resumed_from", "seconds", "contamination"):  # fmt: skip
+        assert key in out_json
+    assert out_json["resumed_from"] == str(ckpt) and out_json["steps"] == 60
+    assert out_json["train_losses"][0]["step"] == 1  # the history before the kill survives
+    assert (run_dir / "DONE.json").is_file() and out_json["out_dir"] == str(run_dir)
+    # A finished run is never trained again.
+    again = json.loads(CliRunner().invoke(cli, args).stdout)
+    assert again["skipped"] is True and again["adapter"] == out_json["adapter"]
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--recipe", "round9"], "Invalid value for '--recipe'"),
+        (["--task-type", "ner"], "only apply to --recipe custom"),
+        (["--config", "{cfg}"], "valid keys"),
+        (["--recipe", "custom", "--task-type", "nope"], "no matching training records"),
+    ],
+)
+def test_cli_user_errors_exit_2(extra: list[str], message: str, records, tmp_path: Path) -> None:
+    data = write_records(tmp_path / "t.jsonl", records[:5])
+    cfg = tmp_path / "cfg.yaml"
+    cfg.write_text("rank: 4\n", encoding="utf-8")
+    extra = [x.replace("{cfg}", str(cfg)) for x in extra]
+    res = CliRunner().invoke(
+        cli, ["train", "--model", "m", "--data", str(data), "--out", str(tmp_path), *extra]
+    )
+    assert res.exit_code == 2 and message in res.output, res.output
+
+
+def test_helpers_are_importable_without_torch_side_effects() -> None:
+    # `harness train --help` must stay fast: the command module imports no heavy library.
+    code = "import sys, harness.commands.train, harness.commands.models, harness.training.lora; " \
+           "print(any(m in sys.modules for m in ('torch', 'transformers', 'peft')))"  # fmt: skip
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
