@@ -86,64 +86,68 @@ class FuzzyMatcher:
         return [[self._cache[(g, p)] for p in preds] for g in golds]
 
 
+_PASSES = (
+    (EXACT, lambda it: (it.norm, it.label)),
+    (EXACT, lambda it: it.norm),
+    (SYNONYM, lambda it: (it.key, it.label)),
+    (SYNONYM, lambda it: it.key),
+)
+
+
 def align_greedy(gold: list[Item], pred: list[Item], fuzzy: FuzzyMatcher | None) -> Alignment:
     """Exact name first, then the same canonical name, then the best fuzzy score above the threshold.
 
-    Within a pass, a gold item takes the earliest unused prediction (so a conflicting later line
-    never rescues an earlier wrong one); fuzzy pairs are taken best score first.
+    Within the exact and synonym steps a gold item first takes a prediction with its own label
+    (so a gold entity listed twice with two labels, or a prediction that repeats an entity,
+    aligns like the official sets match), then the earliest unused one; fuzzy pairs are taken
+    best score first.
     """
     n = len(gold)
     pred_of = [-1] * n
     how = [UNMATCHED] * n
     score = [0.0] * n
     used = [False] * len(pred)
-    by_norm: dict[str, list[int]] = {}
-    for j, p in enumerate(pred):
-        by_norm.setdefault(p.norm, []).append(j)
-    left: list[int] = []
-    for i, g in enumerate(gold):
-        js = by_norm.get(g.norm)
-        if js:
-            j = js.pop(0)
-            used[j] = True
-            pred_of[i], how[i], score[i] = j, EXACT, 100.0
-        else:
-            left.append(i)
-    if left and not all(used):
-        by_key: dict[str, list[int]] = {}
+    left = list(range(n))
+    for name, key in _PASSES:
+        if not left or all(used):
+            break
+        slots: dict[object, list[int]] = {}
         for j, p in enumerate(pred):
             if not used[j]:
-                by_key.setdefault(p.key, []).append(j)
+                slots.setdefault(key(p), []).append(j)
         still: list[int] = []
         for i in left:
-            js = by_key.get(gold[i].key)
+            js = slots.get(key(gold[i]))
+            while js and used[js[0]]:
+                js.pop(0)
             if js:
                 j = js.pop(0)
                 used[j] = True
-                pred_of[i], how[i], score[i] = j, SYNONYM, 100.0
+                pred_of[i], how[i], score[i] = j, name, 100.0
             else:
                 still.append(i)
-        rest = [j for j in range(len(pred)) if not used[j]]
-        if still and rest and fuzzy is not None:
-            m = fuzzy.matrix([gold[i].key for i in still], [pred[j].key for j in rest])
-            cands = sorted(
-                ((m[a][b], a, b) for a in range(len(still)) for b in range(len(rest))),
-                key=lambda t: (-t[0], t[1], t[2]),
-            )
-            for s, a, b in cands:
-                if s < fuzzy.threshold:
-                    break
-                i, j = still[a], rest[b]
-                if pred_of[i] == -1 and not used[j]:
-                    used[j] = True
-                    pred_of[i], how[i], score[i] = j, FUZZY, s
+        left = still
+    rest = [j for j in range(len(pred)) if not used[j]]
+    if left and rest and fuzzy is not None:
+        m = fuzzy.matrix([gold[i].key for i in left], [pred[j].key for j in rest])
+        cands = sorted(
+            ((m[a][b], a, b) for a in range(len(left)) for b in range(len(rest))),
+            key=lambda t: (-t[0], t[1], t[2]),
+        )
+        for s, a, b in cands:
+            if s < fuzzy.threshold:
+                break
+            i, j = left[a], rest[b]
+            if pred_of[i] == -1 and not used[j]:
+                used[j] = True
+                pred_of[i], how[i], score[i] = j, FUZZY, s
     return Alignment(pred_of, how, score, [j for j in range(len(pred)) if not used[j]])
 
 
 def align_exact(gold: list[Item], pred: list[Item], fuzzy: FuzzyMatcher | None) -> Alignment:
     """Exact normalized names only (no synonyms, no fuzzy): the strictest aligner."""
     del fuzzy
-    # distinct impossible keys switch the synonym pass off
+    # distinct impossible keys switch the synonym passes off
     return align_greedy([g._replace(key="\0g") for g in gold], [p._replace(key="\0p") for p in pred], None)
 
 

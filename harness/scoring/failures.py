@@ -98,13 +98,16 @@ def tagger(name: str, *, source: str = "pred", trigger: str | None = None) -> Ca
 
 @tagger("conflict", trigger="repeats")
 def conflict(s: SampleView) -> list[int]:
-    """One entity (after canonicalization) predicted with two or more labels."""
+    """One entity (same normalized name) predicted with two or more labels.
+
+    By name, not canonical name: gold itself labels 拉肚子 and 腹泻 apart when the dialogue does.
+    """
     labels: dict[str, set[int]] = {}
     for p in s.pred.items:
-        labels.setdefault(p.key, set()).add(p.label)
+        labels.setdefault(p.norm, set()).add(p.label)
     bad = {k for k, v in labels.items() if len(v) > 1}
     lines = s.pred.item_lines
-    return [lines[j] for j, p in enumerate(s.pred.items) if p.key in bad] if bad else []
+    return [lines[j] for j, p in enumerate(s.pred.items) if p.norm in bad] if bad else []
 
 
 @tagger("duplicate", trigger="repeats")

@@ -88,7 +88,7 @@ def parse_strict(text: str, answer_choices: Iterable[str] | None) -> Parsed:
 
 
 # numbering and bullets a model puts before a line: "1.", "2、", "(3)", "4)", "-", "*", "•"
-_BULLET = re.compile(r"^(?:\d{1,3}[.、)）]\s*|[（(]\d{1,3}[)）]\s*|[-*•·●○▪◦+]\s*)")
+_BULLET = re.compile(r"^(?:\d{1,3}(?:[.](?!\d)|[、)）])\s*|[（(]\d{1,3}[)）]\s*|[-*•·●○▪◦+]\s*)")
 _COLON = re.compile(r"[：:]")
 _PAIR_SPLIT = re.compile(r"[；;，,]")
 _HEADER_WORDS = ("如下", "判别", "判断", "阴阳性", "实体", "结果", "答案", "症状及其")

@@ -157,7 +157,8 @@ class Scorer:
         g = self.reader.read(record.target, cs)
         p = self.reader.read(text, cs)
         g_items, _, g_norms = g.dedup()
-        al = identity(len(g_items)) if p.norms == g_norms else self.align(g_items, p.items, self.fuzzy)
+        same = p.norms == g_norms and not p.names_repeat
+        al = identity(len(g_items)) if same else self.align(g_items, p.items, self.fuzzy)
         view = SampleView(record, text, g, p, al, self.name_of)
         tags = {}
         for t in self.taggers:
@@ -220,7 +221,7 @@ def _score(sc: Scorer, records: list[Record], predictions: dict[str, str]) -> Sc
         g_items, _, g_norms = g.dedup()
         p_items = p.items
         tp = len(g.off & p.off)
-        if p.norms == g_norms:  # the same entities in the same order: every one aligned exactly
+        if p.norms == g_norms and not p.names_repeat:  # same distinct entities, same order: all exact
             al = None
             codes.extend([a.label * n_all + b.label for a, b in zip(g_items, p_items, strict=True)])
             p_set = p.pairset
@@ -242,9 +243,9 @@ def _score(sc: Scorer, records: list[Record], predictions: dict[str, str]) -> Sc
         sets += (tp, len(p.off) - tp, len(g.off) - tp, ctp, len(p_set) - ctp, len(g.pairset) - ctp)
         n_items.append(len(g_items))
         tags = None
-        if p.keys_repeat or p.offformat or extra or unmatched or p.first_pair:
+        if p.names_repeat or p.offformat or extra or unmatched or p.first_pair:
             feats = {
-                "repeats": p.keys_repeat,
+                "repeats": p.names_repeat,
                 "offformat": p.offformat,
                 "extra": extra,
                 "unmatched": unmatched,

@@ -28,7 +28,7 @@ class Item(NamedTuple):
     raw_label: str  # the label as written
 
 
-_NORM, _KEY, _KNOWN, _RAW = itemgetter(0), itemgetter(1), itemgetter(4), itemgetter(5)
+_NORM, _KNOWN, _RAW = itemgetter(0), itemgetter(4), itemgetter(5)
 _NORM_LABEL = itemgetter(0, 2)
 
 
@@ -41,8 +41,8 @@ class TextRead:
         "header_line",
         "item_lines",
         "items",
-        "keys_repeat",
         "lines",
+        "names_repeat",
         "norms",
         "off",
         "offformat",
@@ -63,10 +63,13 @@ class TextRead:
     def finish(self, choices: frozenset[str]) -> TextRead:
         items = self.items  # map(itemgetter) keeps these passes in C
         self.norms = list(map(_NORM, items))
-        self.keys_repeat = len(set(map(_KEY, items))) < len(items)
+        self.names_repeat = len(set(self.norms)) < len(items)
         self.pairset = set(map(_NORM_LABEL, items))
         self.offformat = (
-            not items or bool(self.prose) or not all(map(_KNOWN, items)) or not choices.issuperset(map(_RAW, items))
+            not items
+            or bool(self.prose)
+            or not all(map(_KNOWN, items))
+            or not choices.issuperset(map(_RAW, items))
         )
         return self
 

@@ -36,12 +36,16 @@ def default_synonym_dirs() -> list[Path]:
     return []
 
 
-_STRIP = re.compile(r"[\s\"'“”‘’「」『』【】\[\]《》<>。.,，;；!！?？、]+")
+_SPACE = re.compile(r"\s+")
+_EDGE = re.compile(
+    r"^[\"'“”‘’「」『』【】\[\]《》<>。.,，;；!！?？、]+|[\"'“”‘’「」『』【】\[\]《》<>。.,，;；!！?？、]+$"
+)
 
 
 def normalize_entity(name: str) -> str:
-    """The matching form of an entity name: NFKC (full→half width), lower case, no spaces or punctuation."""
-    return _STRIP.sub("", unicodedata.normalize("NFKC", name)).lower()
+    """The matching form of an entity name: NFKC (full→half width), lower case, no white space,
+    no quotes or punctuation at either end (inside, "38.1" and "3.81" stay apart)."""
+    return _EDGE.sub("", _SPACE.sub("", unicodedata.normalize("NFKC", name))).lower()
 
 
 @dataclass(frozen=True)
