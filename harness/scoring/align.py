@@ -41,7 +41,11 @@ class FuzzyMatcher:
         self._words: dict[str, str] = {}
 
     def _segment(self, names: list[str]) -> list[str]:
+        import logging
+
         import jieba
+
+        jieba.setLogLevel(logging.WARNING)  # its start-up chatter is not ours to print
 
         out = []
         for n in names:

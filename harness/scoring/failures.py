@@ -175,7 +175,7 @@ _LIST_PREFIXES = (
     "\n临床发现实体:",
     "\n实体:",
 )
-_LIST_SPLIT = re.compile(r"[，,、；;]")
+_LIST_SPLIT = re.compile(r"，")  # the templates join the list with full-width commas
 
 
 def listed_entities(input_text: str) -> list[str]:

@@ -59,18 +59,26 @@ def _collect(
 
 def from_scores(result: Any, table: SynonymTable, min_count: int = 1) -> list[Proposal]:
     """Proposals from a ScoreResult's alignments (the gold name is taken as the canonical)."""
+    from harness.scoring.align import identity
+
+    sc = result._scorer
     hits: dict[tuple[str, str, str], list[str]] = defaultdict(list)
-    for s in result._samples:
-        al = s.alignment
+    for rec, text, al, _ in result._kept:
+        if al is None:
+            continue  # every entity matched exactly
+        cs = sc.choices(rec)
+        gold_items = sc.reader.read(rec.target, cs).dedup()[0]
+        pred_items = sc.reader.read(text, cs).items
+        al = al or identity(len(gold_items))
         for i, j in enumerate(al.pred_of):
             if j >= 0 and al.how[i] == "fuzzy":
-                hits[(s.gold_items[i].name, s.pred_items[j].name, "fuzzy")].append(s.record.sample_id)
+                hits[(gold_items[i].name, pred_items[j].name, "fuzzy")].append(rec.sample_id)
         lost = [i for i, j in enumerate(al.pred_of) if j < 0]
-        for i in lost:
-            g = s.gold_items[i]
-            same = [j for j in al.extra if s.pred_items[j].label == g.label]
-            if len(lost) == 1 and len(same) == 1:
-                hits[(g.name, s.pred_items[same[0]].name, "leftover")].append(s.record.sample_id)
+        if len(lost) == 1:
+            g = gold_items[lost[0]]
+            same = [j for j in al.extra if pred_items[j].label == g.label]
+            if len(same) == 1:
+                hits[(g.name, pred_items[same[0]].name, "leftover")].append(rec.sample_id)
     return _collect(hits, table, min_count)
 
 
