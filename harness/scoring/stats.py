@@ -113,16 +113,39 @@ def paired_bootstrap(
     }
 
 
-def mcnemar(a_correct: Sequence[bool] | np.ndarray, b_correct: Sequence[bool] | np.ndarray) -> dict[str, Any]:
+def paired_items(a: Any, b: Any) -> tuple[np.ndarray, np.ndarray]:
+    """Per-gold-item correctness of two ScoreResults on the samples both scored, in one order."""
+    ca, cb = a.correct_by_sample(), b.correct_by_sample()
+    x: list[bool] = []
+    y: list[bool] = []
+    for sid, items in ca.items():
+        other = cb.get(sid)
+        if other is None:
+            continue
+        if len(other) != len(items):
+            raise HarnessError(
+                f"sample {sid!r} has {len(items)} gold items in one result and {len(other)} in the other"
+            )
+        x += items
+        y += other
+    if not x and not any(sid in cb for sid in ca):
+        raise HarnessError("the two systems share no sample ids: nothing to compare")
+    return np.asarray(x, dtype=bool), np.asarray(y, dtype=bool)
+
+
+def mcnemar(a_correct: Any, b_correct: Any) -> dict[str, Any]:
     """McNemar's test on paired binary outcomes (same items, same order).
 
-    `a_correct`, `b_correct`: per-item (or per-sample) correctness of systems a and b, e.g.
-    `ScoreResult.item_correct` of two results on the same gold. b01 = a wrong and b right,
+    `a_correct`, `b_correct`: per-item (or per-sample) correctness of systems a and b as bool
+    sequences, or two ScoreResults (paired per gold item on their shared samples, see
+    `paired_items`). b01 = a wrong and b right,
     b10 = a right and b wrong. Exact two-sided binomial p when b01 + b10 < 25, else the
     chi-square with continuity correction. Returns {b01, b10, n, statistic, p_value, exact}.
     """
-    x = np.asarray(a_correct, dtype=bool)
-    y = np.asarray(b_correct, dtype=bool)
+    if hasattr(a_correct, "correct_by_sample"):
+        x, y = paired_items(a_correct, b_correct)
+    else:
+        x, y = np.asarray(a_correct, dtype=bool), np.asarray(b_correct, dtype=bool)
     if x.shape != y.shape:
         raise HarnessError(f"mcnemar needs paired outcomes: got {x.shape[0]} and {y.shape[0]} items")
     b01 = int((~x & y).sum())

@@ -97,5 +97,8 @@ def test_mcnemar_on_score_results() -> None:
     b = score(records, {r.sample_id: "" for r in records}, cfg)
     out = mcnemar(a.item_correct, b.item_correct)
     assert (out["b01"], out["b10"]) == (0, 20)
+    fewer = score(records[:4], {r.sample_id: "" for r in records[:4]}, cfg)
+    paired = mcnemar(a, fewer)  # ScoreResults pair up on their shared samples
+    assert (paired["b01"], paired["b10"], paired["n"]) == (0, 8, 8)
     with pytest.raises(HarnessError, match="paired"):
         mcnemar([True], [True, False])
