@@ -155,13 +155,17 @@ def custom(
     max_train: int | None = None,
     max_dev: int | None = None,
     dev_fraction: float | None = None,
+    exclude: Source = None,
     **unknown: object,
 ) -> tuple[list[Record], list[Record]]:
-    """Filters from a suite; dev filters default to the train filters; limits keep the first N."""
+    """Filters from a suite; dev filters default to the train filters; limits keep the first N.
+
+    Records overlapping `exclude` (e.g. the test set) are dropped from train and dev.
+    """
     if unknown:
         raise HarnessError(
             f"custom recipe: unknown option(s) {sorted(unknown)}; valid: task_type, task_dataset, id_prefix, "
-            "dev_task_type, dev_task_dataset, max_train, max_dev, dev_fraction, seed"
+            "dev_task_type, dev_task_dataset, max_train, max_dev, dev_fraction, exclude, seed"
         )
     train_out = select(load_source(train), task_type, task_dataset, id_prefix)
     dev_out = select(
@@ -171,6 +175,8 @@ def custom(
     )
     if not dev_out and dev_fraction:
         train_out, dev_out = _split(train_out, dev_fraction, seed)
+    banned = load_source(exclude)
+    train_out, dev_out = without_overlap(train_out, banned), without_overlap(dev_out, banned)
     return _require(train_out[:max_train], "matching training"), dev_out[:max_dev]
 
 

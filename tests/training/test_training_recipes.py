@@ -35,6 +35,12 @@ def test_registry_names() -> None:
         get_recipe("round4")
 
 
+@pytest.mark.parametrize("name", sorted(RECIPES))
+def test_every_recipe_takes_the_runner_call(pools, name: str) -> None:
+    train, dev = RECIPES[name](pools["train"], pools["dev"], exclude=pools["test"], seed=0)
+    assert train and all(isinstance(r, Record) for r in [*train, *dev])
+
+
 def test_round1_keeps_every_task(pools) -> None:
     train, dev = round1(pools["train"], pools["dev"])
     assert train == pools["train"] and dev == pools["dev"]
@@ -71,6 +77,9 @@ def test_round3_without_dev_source_splits_train_by_seed(pools) -> None:
 def test_custom_filters_and_limits(pools) -> None:
     train, dev = custom(pools["train"], pools["dev"], task_type="ner", max_train=5, max_dev=2)
     assert len(train) == 5 and len(dev) == 2 and _tasks(train) == _tasks(dev) == {("ner", "CMeEE-V2")}
+    # The suite runner passes the test set as `exclude` to every recipe.
+    kept, _ = custom(pools["train"], None, task_type="ner", exclude=pools["train"][2:12])
+    assert kept == [r for r in pools["train"] if r.task_type == "ner" and r not in pools["train"][2:12]]
     with pytest.raises(HarnessError, match="unknown option"):
         custom(pools["train"], bogus=1)
     with pytest.raises(HarnessError, match="no matching training"):
