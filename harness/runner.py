@@ -119,7 +119,14 @@ def base_model_path(suite: Suite, data: Data, work: Path, console: Console) -> s
     corpus_path = write_records(work / "data" / f"corpus-{key}.jsonl", corpus)
     console.print(f"  tiny model: building from {len(corpus)} records → {out}")
     build_tiny_model(
-        corpus_path, out, seed=tiny.seed, hidden=tiny.hidden, layers=tiny.layers, vocab_size=tiny.vocab_size
+        corpus_path,
+        out,
+        seed=tiny.seed,
+        hidden=tiny.hidden,
+        layers=tiny.layers,
+        vocab_size=tiny.vocab_size,
+        heads=tiny.heads,
+        kv_heads=tiny.kv_heads,
     )
     return str(out)
 
@@ -167,7 +174,11 @@ def recipe_splits(
 
 
 def contamination(
-    train: list[Record], dev: list[Record], test: list[Record], task_type: str | None, task_dataset: str | None
+    train: list[Record],
+    dev: list[Record],
+    test: list[Record],
+    task_type: str | None,
+    task_dataset: str | None,
 ) -> list[dict[str, Any]]:
     from dataclasses import asdict, is_dataclass
 
@@ -175,7 +186,13 @@ def contamination(
 
     found = detect_contamination(train, dev, test, task_type, task_dataset)
     return [
-        f.to_json() if hasattr(f, "to_json") else asdict(f) if is_dataclass(f) else dict(f) if isinstance(f, dict) else {"message": str(f)}
+        f.to_json()
+        if hasattr(f, "to_json")
+        else asdict(f)
+        if is_dataclass(f)
+        else dict(f)
+        if isinstance(f, dict)
+        else {"message": str(f)}
         for f in found
     ]
 
@@ -254,6 +271,15 @@ def load_run_predictions(run: RunDir, system: str) -> dict[str, str]:
         str(r["sample_id"]): str(r.get("text", r.get("target", "")))
         for r in read_jsonl(run.predictions(system))
     }
+
+
+def rel(path: str | Path) -> str:
+    """A path relative to the working directory when it is below it (shorter logs), else absolute."""
+    p = Path(path).resolve()
+    try:
+        return str(p.relative_to(Path.cwd()))
+    except ValueError:
+        return str(p)
 
 
 def elapsed(t0: float) -> float:
@@ -336,10 +362,10 @@ def run_suite(suite: Suite, out_root: Path, console: Console) -> RunOutcome:
                 adapters[s.name] = result.adapter_dir
         elif isinstance(s, AdapterSystem):
             adapters[s.name] = Path(s.path)
-            provenance[s.name] = {"dir": s.path, "sha256": sha256_tree(s.path)}
+            provenance[s.name] = {"dir": str(s.path), "sha256": sha256_tree(s.path)}
         elif isinstance(s, CheckpointSystem):
             merged[s.name] = Path(s.path)
-            provenance[s.name] = {"dir": s.path, "sha256": _hash_model(s.path)}
+            provenance[s.name] = {"dir": str(s.path), "sha256": _hash_model(str(s.path))}
     if not any(isinstance(s, TrainedSystem) for s in suite.systems):
         console.print("  nothing to train")
     steps["train"] = elapsed(t0)
@@ -359,9 +385,12 @@ def run_suite(suite: Suite, out_root: Path, console: Console) -> RunOutcome:
             preds = read_predictions(s.path, gold_ids=[r.sample_id for r in test])
             write_rows(
                 run.predictions(s.name),
-                [{"sample_id": k, "text": v, "system": s.name, "source": s.path} for k, v in preds.items()],
+                [
+                    {"sample_id": k, "text": v, "system": s.name, "source": str(s.path)}
+                    for k, v in preds.items()
+                ],
             )
-            provenance[s.name] = {"file": s.path, "sha256": sha256_file(s.path)}
+            provenance[s.name] = {"file": str(s.path), "sha256": sha256_file(s.path)}
     steps["generate"] = elapsed(t0)
 
     console.print("[bold]4/5 score and report[/]")
@@ -393,10 +422,13 @@ def run_suite(suite: Suite, out_root: Path, console: Console) -> RunOutcome:
         gate = result.to_json()
         for c in result.checks:
             console.print(("  [red]✗[/] " if c.regression else "  [green]✓[/] ") + c.message)
-    else:
+    elif baseline:
         console.print(
-            f"  no baseline at {baseline}; accept this run with `harness gate {run.root} --baseline {baseline} --update-baseline`"
+            f"  no baseline at {rel(baseline)}; accept this run with "
+            f"`harness gate {rel(run.root)} --update-baseline`"
         )
+    else:
+        console.print("  the suite names no gate.baseline: nothing to gate")
     steps["total"] = elapsed(started)
     write_manifest(run, suite, data, base, provenance, steps)
     return RunOutcome(

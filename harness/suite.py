@@ -15,7 +15,7 @@ from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, model_validator
-from pydantic.functional_validators import AfterValidator
+from pydantic.functional_validators import AfterValidator, BeforeValidator
 
 from harness.errors import HarnessError
 
@@ -62,10 +62,12 @@ def expand_env(text: str) -> str:
     return _ENV.sub(sub, text)
 
 
-def _resolve(value: str, info: ValidationInfo) -> Path:
+def _resolve(value: Any, info: ValidationInfo) -> Path:
+    if not isinstance(value, str | Path):
+        raise ValueError(f"expected a path, got {type(value).__name__}")
     path = Path(expand_env(str(value))).expanduser()
     base = (info.context or {}).get("base_dir")
-    return path if path.is_absolute() or base is None else Path(base) / path
+    return Path(os.path.normpath(path if path.is_absolute() or base is None else Path(base) / path))
 
 
 def _model_ref(value: str, info: ValidationInfo) -> str:
@@ -79,7 +81,7 @@ def _model_ref(value: str, info: ValidationInfo) -> str:
     return str(local.resolve()) if looks_local else text
 
 
-SuitePath = Annotated[str, AfterValidator(_resolve)]
+SuitePath = Annotated[Path, BeforeValidator(_resolve)]
 ModelRef = Annotated[str, AfterValidator(_model_ref)]
 
 
@@ -144,6 +146,8 @@ class TinyModelBlock(_Block):
     hidden: int = 128
     layers: int = 2
     vocab_size: int = 4096
+    heads: int = 4
+    kv_heads: int = 2
 
 
 class BaseModelBlock(_Block):

@@ -69,7 +69,7 @@ def run(suite_file: Path, out: Path, as_json: bool) -> None:
             }
         )
     else:
-        console.print(f"\nHTML report: [bold]{html}[/]")
+        console.print(f"\nHTML report: [bold]{html}[/]", highlight=False, soft_wrap=True)
     if outcome.gate is not None and not outcome.gate["passed"]:
         sys.exit(1)
 

@@ -32,8 +32,8 @@ def metrics_table(data: ReportData) -> Table:
     table.add_column("system", style="bold")
     table.add_column("n", justify="right")
     for _, label in HEADLINE:
-        table.add_column(label, justify="right")
-        table.add_column("Δ", justify="right")
+        table.add_column(label, justify="right", no_wrap=True)
+        table.add_column("Δ", justify="right", no_wrap=True)
     base = data.summary(data.base) if data.base in data.systems else {}
     for s in data.systems:
         summary = data.summary(s)
@@ -88,6 +88,6 @@ def render_terminal(data: ReportData, console: Console) -> None:
         parts.append(fails)
     parts.extend(contamination_lines(data))
     # Piped output (CI logs, files) has no width to respect: do not squeeze the table into 80 columns.
-    if not console.is_terminal and console.width < 170:
-        console.width = 170
+    if not console.is_terminal and console.width < 200:
+        console.width = 200
     console.print(Group(*parts))
