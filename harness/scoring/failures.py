@@ -26,7 +26,6 @@ class SampleView:
         "alignment",
         "gold",
         "gold_items",
-        "gold_lines",
         "name_of",
         "pred",
         "pred_text",
@@ -43,7 +42,7 @@ class SampleView:
         name_of: Callable[[str], tuple[str, str]],
     ) -> None:
         self.record, self.pred_text, self.gold, self.pred = record, pred_text, gold, pred
-        self.gold_items, self.gold_lines, _ = gold.dedup()
+        self.gold_items = gold.dedup()[0]
         self.alignment = alignment
         self.name_of = name_of
         self._listed: frozenset[str] | bool | None = False
@@ -158,7 +157,8 @@ def hallucination(s: SampleView) -> list[int]:
 @tagger("missing", source="gold", trigger="unmatched")
 def missing(s: SampleView) -> list[int]:
     """A gold entity that no prediction covers (its label is `none`)."""
-    return [s.gold_lines[i] for i, j in enumerate(s.alignment.pred_of) if j < 0]
+    lines = s.gold.dedup_lines()
+    return [lines[i] for i, j in enumerate(s.alignment.pred_of) if j < 0]
 
 
 @tagger("header", trigger="first_pair")

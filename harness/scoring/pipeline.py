@@ -156,7 +156,7 @@ class Scorer:
         cs = self.choices(record)
         g = self.reader.read(record.target, cs)
         p = self.reader.read(text, cs)
-        g_items, _, g_norms = g.dedup()
+        g_items, g_norms = g.dedup()
         same = p.norms == g_norms and not p.names_repeat
         al = identity(len(g_items)) if same else self.align(g_items, p.items, self.fuzzy)
         view = SampleView(record, text, g, p, al, self.name_of)
@@ -199,8 +199,10 @@ def _score(sc: Scorer, records: list[Record], predictions: dict[str, str]) -> Sc
     read, align, fuzzy, name_of = sc.reader.read, sc.align, sc.fuzzy, sc.name_of
     taggers = [(t, t.trigger) for t in sc.taggers]
     always = any(trig is None for _, trig in taggers)
-    tag_counts = {t.name: 0 for t in sc.taggers}
     n_all = len(ALL_LABELS)
+    diagonal = frozenset(i * (n_all + 1) for i in range(n_all))  # codes of correct items
+    choice_sets = sc._choices
+    tag_counts = {t.name: 0 for t in sc.taggers}
     sets: list[int] = []  # 6 ints per sample: official tp/fp/fn, canonical tp/fp/fn
     codes: list[int] = []  # true * n_all + predicted label, per gold item
     n_items: list[int] = []
@@ -215,17 +217,20 @@ def _score(sc: Scorer, records: list[Record], predictions: dict[str, str]) -> Sc
         if text is None:
             unpredicted += 1
             text = ""
-        cs = sc.choices(rec)
+        cs = choice_sets.get(tuple(rec.answer_choices)) or sc.choices(rec)
         g = read(rec.target, cs)
         p = g if text == rec.target else read(text, cs)
-        g_items, _, g_norms = g.dedup()
+        g_items, g_norms = g.dedup()
         p_items = p.items
         tp = len(g.off & p.off)
-        if p.norms == g_norms and not p.names_repeat:  # same distinct entities, same order: all exact
+        ng = len(g_items)
+        if p.norms == g_norms and not g.repeat:  # the same distinct entities in the same order
             al = None
-            codes.extend([a.label * n_all + b.label for a, b in zip(g_items, p_items, strict=True)])
-            p_set = p.pairset
-            extra = unmatched = False
+            new = [a.label * n_all + b.label for a, b in zip(g_items, p_items, strict=True)]
+            codes += new
+            ctp = sum(map(diagonal.__contains__, new))
+            sets += (tp, len(p.off) - tp, len(g.off) - tp, ctp, ng - ctp, ng - ctp)
+            repeats = extra = unmatched = False
         else:
             al = align(g_items, p_items, fuzzy)
             alias: dict[str, str] = {}
@@ -238,14 +243,14 @@ def _score(sc: Scorer, records: list[Record], predictions: dict[str, str]) -> Sc
             # synonyms and fuzzy scores decide the alignment; the sets then name every entity by
             # its gold name, so two gold entities that share a canonical name stay two
             p_set = {(alias.get(it.norm, it.norm), it.label) for it in p_items}
-            extra, unmatched = bool(al.extra), -1 in al.pred_of
-        ctp = len(g.pairset & p_set)
-        sets += (tp, len(p.off) - tp, len(g.off) - tp, ctp, len(p_set) - ctp, len(g.pairset) - ctp)
+            ctp = len(g.pairset & p_set)
+            sets += (tp, len(p.off) - tp, len(g.off) - tp, ctp, len(p_set) - ctp, ng - ctp)
+            repeats, extra, unmatched = p.names_repeat, bool(al.extra), -1 in al.pred_of
         n_items.append(len(g_items))
         tags = None
-        if p.names_repeat or p.offformat or extra or unmatched or p.first_pair:
+        if repeats or p.offformat or extra or unmatched or p.first_pair:
             feats = {
-                "repeats": p.names_repeat,
+                "repeats": repeats,
                 "offformat": p.offformat,
                 "extra": extra,
                 "unmatched": unmatched,

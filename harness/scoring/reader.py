@@ -9,8 +9,9 @@ line, inside the same loop; tests check them against `official_pairs` on every k
 from __future__ import annotations
 
 from collections.abc import Callable
+from itertools import chain
 from operator import itemgetter
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from harness.scoring.labels import LABEL_INDEX
 from harness.scoring.official import NOT_ANNOTATED_LONG
@@ -28,8 +29,21 @@ class Item(NamedTuple):
     raw_label: str  # the label as written
 
 
-_NORM, _KNOWN, _RAW = itemgetter(0), itemgetter(4), itemgetter(5)
+_NORM, _LABEL, _KNOWN, _RAW = itemgetter(0), itemgetter(2), itemgetter(4), itemgetter(5)
 _NORM_LABEL = itemgetter(0, 2)
+_ITEMS = itemgetter(1)
+
+
+class _Memo(dict):
+    """A dict that computes a missing value with `fn(key)`: `map(memo.__getitem__, keys)` stays in C."""
+
+    def __init__(self, fn: Callable[[str], Any]) -> None:
+        super().__init__()
+        self.fn = fn
+
+    def __missing__(self, key: str) -> Any:
+        value = self[key] = self.fn(key)
+        return value
 
 
 class TextRead:
@@ -37,57 +51,98 @@ class TextRead:
 
     __slots__ = (
         "_dedup",
+        "_infos",
+        "_item_lines",
+        "_pairset",
+        "_prose",
+        "_repeat",
         "first_pair",
         "header_line",
-        "item_lines",
         "items",
         "lines",
-        "names_repeat",
         "norms",
         "off",
         "offformat",
-        "pairset",
-        "prose",
+        "start",
     )
 
     def __init__(self, lines: list[str], off: set[tuple[str, str]]) -> None:
         self.lines = lines
         self.off = off  # official pairs (the PromptCBLUE rule)
         self.items: list[Item] = []
-        self.item_lines: list[int] = []  # line index of each item
-        self.prose: list[int] = []  # non-blank lines after the header without a separator
+        self.norms: list[str] = []
         self.header_line: int | None = None
         self.first_pair = False  # line 0 holds a pair: the official rule drops it
-        self._dedup: tuple[list[Item], list[int], list[str]] | None = None
+        self.offformat = False  # no pairs, prose lines, or labels unknown or outside the choices
+        self.start = 0  # first line after the header
+        self._infos: list[tuple] | None = None  # cached line readings (lenient path)
+        self._item_lines: list[int] | None = None
+        self._prose: list[int] | None = None
+        self._pairset: set[tuple[str, int]] | None = None
+        self._dedup: tuple[list[Item], list[str]] | None = None
+        self._repeat: bool | None = None
 
-    def finish(self, choices: frozenset[str]) -> TextRead:
-        items = self.items  # map(itemgetter) keeps these passes in C
-        self.norms = list(map(_NORM, items))
-        self.names_repeat = len(set(self.norms)) < len(items)
-        self.pairset = set(map(_NORM_LABEL, items))
-        self.offformat = (
-            not items
-            or bool(self.prose)
-            or not all(map(_KNOWN, items))
-            or not choices.issuperset(map(_RAW, items))
-        )
-        return self
+    @property
+    def item_lines(self) -> list[int]:
+        """Line index of each item."""
+        if self._item_lines is None:
+            infos, n = self._infos or [], len(self.lines)
+            self._item_lines = [i for i in range(self.start, n) for _ in infos[i][1]]
+        return self._item_lines
 
-    def dedup(self) -> tuple[list[Item], list[int], list[str]]:
-        """Items with repeated (entity, label) pairs dropped (gold is a set), their lines and names."""
+    @property
+    def prose(self) -> list[int]:
+        """Non-blank lines after the header without a separator."""
+        if self._prose is None:
+            infos = self._infos or []
+            first = self.header_line if self.header_line is not None else self.start
+            self._prose = [i for i in range(first + 1, len(infos)) if infos[i][3] == NO_SEPARATOR]
+        return self._prose
+
+    @property
+    def pairset(self) -> set[tuple[str, int]]:
+        if self._pairset is None:
+            self._pairset = set(map(_NORM_LABEL, self.items))
+        return self._pairset
+
+    @property
+    def names_repeat(self) -> bool:
+        """Some entity name occurs twice among the items."""
+        return len(set(self.norms)) < len(self.norms)
+
+    @property
+    def repeat(self) -> bool:
+        """Some entity name occurs twice after dropping repeated pairs (cached: asked of gold per sample)."""
+        if self._repeat is None:
+            self.dedup()
+        return self._repeat  # type: ignore[return-value]
+
+    def dedup(self) -> tuple[list[Item], list[str]]:
+        """Items with repeated (entity, label) pairs dropped (gold is a set), and their names."""
         if self._dedup is None:
-            if len(self.pairset) == len(self.items):
-                self._dedup = (self.items, self.item_lines, self.norms)
+            norms = self.norms
+            if len(set(norms)) == len(norms):  # distinct names: nothing to drop, nothing repeats
+                self._dedup, self._repeat = (self.items, norms), False
             else:
-                seen: set[tuple[str, int]] = set()
-                items, lines = [], []
-                for it, ln in zip(self.items, self.item_lines, strict=True):
-                    if (it.norm, it.label) not in seen:
-                        seen.add((it.norm, it.label))
-                        items.append(it)
-                        lines.append(ln)
-                self._dedup = (items, lines, [it.norm for it in items])
+                items = [self.items[k] for k in self.dedup_index()]
+                names = [it.norm for it in items]
+                self._dedup, self._repeat = (items, names), len(set(names)) < len(names)
         return self._dedup
+
+    def dedup_index(self) -> list[int]:
+        """Indices into `items` of the first occurrence of each (entity, label) pair."""
+        seen: set[tuple[str, int]] = set()
+        keep = []
+        for k, it in enumerate(self.items):
+            if (it.norm, it.label) not in seen:
+                seen.add((it.norm, it.label))
+                keep.append(k)
+        return keep
+
+    def dedup_lines(self) -> list[int]:
+        """Line index of each deduplicated item."""
+        lines = self.item_lines
+        return [lines[k] for k in self.dedup_index()]
 
 
 class Reader:
@@ -96,7 +151,8 @@ class Reader:
     def __init__(self, parser: str, name_of: Callable[[str], tuple[str, str]]) -> None:
         self.parser = parser
         self.name_of = name_of
-        self._lines: dict[str, tuple] = {}
+        self._lines = _Memo(self._line)  # line -> (official split, items, header if first, status)
+        self._by_choices: dict[frozenset[str], tuple[_Memo, _Memo]] = {}
         self._texts: dict[tuple[str, frozenset[str]], TextRead] = {}
 
     def _line(self, line: str) -> tuple:
@@ -107,9 +163,24 @@ class Reader:
             Item(*self.name_of(entity), LABEL_INDEX[label], entity, known, raw)
             for entity, label, raw, known in segs
         )
-        info = (off, items, first_header, status)
-        self._lines[line] = info
-        return info
+        return off, items, first_header, status
+
+    def _for_choices(self, choices: frozenset[str]) -> tuple[_Memo, _Memo]:
+        """Per answer-choice set: line -> official pair (label mapped), and line -> "on format"."""
+        got = self._by_choices.get(choices)
+        if got is None:
+            lines, na = self._lines, NOT_ANNOTATED_LONG
+
+            def official(line: str) -> tuple[str, str] | None:
+                pair = lines[line][0]
+                return None if pair is None else (pair[0], pair[1] if pair[1] in choices else na)
+
+            def on_format(line: str) -> bool:
+                _, items, _, status = lines[line]
+                return status != NO_SEPARATOR and all(it.known and it.raw_label in choices for it in items)
+
+            got = self._by_choices[choices] = (_Memo(official), _Memo(on_format))
+        return got
 
     def read(self, text: str, choices: frozenset[str]) -> TextRead:
         got = self._texts.get((text, choices))
@@ -119,20 +190,18 @@ class Reader:
             out = self._read_generic(text, choices)
         else:
             out = self._read_lenient(text, choices)
-        self._texts[(text, choices)] = out.finish(choices)
+        out.norms = list(map(_NORM, out.items))
+        self._texts[(text, choices)] = out
         return out
 
     def _read_lenient(self, text: str, choices: frozenset[str]) -> TextRead:
-        # comprehensions over cached line readings: this is the scorer's innermost loop
+        # map() over memo dicts keeps the per-line work in C: this is the scorer's innermost loop
         lines = text.split("\n")
-        infos = list(map(self._lines.get, lines))
-        if None in infos:
-            infos = [info or self._line(line) for info, line in zip(infos, lines, strict=True)]
-        na = NOT_ANNOTATED_LONG
-        off = {
-            (p[0], p[1] if p[1] in choices else na) for p in [info[0] for info in infos[1:]] if p is not None
-        }
-        out = TextRead(lines, off)
+        official, on_format = self._for_choices(choices)
+        off = set(map(official.__getitem__, lines[1:]))
+        off.discard(None)
+        out = TextRead(lines, off)  # type: ignore[arg-type]
+        infos = out._infos = list(map(self._lines.__getitem__, lines))
         n = len(infos)
         f = 0
         while f < n and infos[f][3] == BLANK:
@@ -140,10 +209,9 @@ class Reader:
         header = f < n and infos[f][2]
         if header:
             out.header_line = f
-        start = f + 1 if header else f
-        out.items = [it for info in infos[start:] for it in info[1]]
-        out.item_lines = [i for i in range(start, n) for _ in infos[i][1]]
-        out.prose = [i for i in range(f + 1, n) if infos[i][3] == NO_SEPARATOR]
+        start = out.start = f + 1 if header else f
+        out.items = items = list(chain.from_iterable(map(_ITEMS, infos[start:])))
+        out.offformat = not items or not all(map(on_format.__getitem__, lines[start:]))
         out.first_pair = f == 0 and not header and bool(infos[0][1])
         return out
 
@@ -156,12 +224,19 @@ class Reader:
         parsed = PARSERS[self.parser](text, choices)
         out = TextRead(parsed.lines if self.parser != "lenient" else split_lines(text), off)
         out.header_line = parsed.header_line
-        for p in parsed.pairs:
-            out.items.append(
-                Item(*self.name_of(p.entity), LABEL_INDEX[p.label], p.entity, p.known_label, p.raw_label)
-            )
-            out.item_lines.append(p.line)
-        out.prose = [i for i, status, _ in parsed.diags if status == NO_SEPARATOR and i != parsed.header_line]
+        out.items = [
+            Item(*self.name_of(p.entity), LABEL_INDEX[p.label], p.entity, p.known_label, p.raw_label)
+            for p in parsed.pairs
+        ]
+        out._item_lines = [p.line for p in parsed.pairs]
+        out._prose = [
+            i for i, status, _ in parsed.diags if status == NO_SEPARATOR and i != parsed.header_line
+        ]
+        out.offformat = (
+            not out.items
+            or bool(out._prose)
+            or any(not it.known or it.raw_label not in choices for it in out.items)
+        )
         # whether the official rule loses a pair on line 0 is a property of the text, whatever the parser
         first_header, segs, status, _ = read_line(text.split("\n")[0])
         out.first_pair = status != BLANK and not first_header and bool(segs)

@@ -22,7 +22,7 @@ def build_trace(scorer: Any, kept: tuple, row: np.ndarray) -> dict[str, Any]:
     cs = scorer.choices(rec)
     g = scorer.reader.read(rec.target, cs)
     p = scorer.reader.read(text, cs)
-    g_items, g_lines, _ = g.dedup()
+    g_items, g_lines = g.dedup()[0], g.dedup_lines()
     if al is None:
         al = identity(len(g_items))
     rows = []
