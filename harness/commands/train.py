@@ -116,7 +116,7 @@ def _load_config(path: str | None, overrides: dict[str, Any]) -> Any:
     "--dtype",
     type=click.Choice(["auto", "bf16", "fp32"]),
     default=None,
-    help="auto: bf16 on GPUs that support it, fp32 on CPU (faster for small models here). [default: auto]",
+    help="auto: bf16 on GPUs that support it; on CPU bf16 from 50M parameters up (faster there), else fp32. [default: auto]",
 )
 @click.option("--eval-steps", type=int, default=None, help="Evaluate on dev every N steps. [default: 50]")
 @click.option(
@@ -195,6 +195,7 @@ def train(
     console.print(f"adapter: {result.adapter_dir} ({state}, {result.steps} steps, {result.dtype})")
     if result.merged_dir:
         console.print(f"merged: {result.merged_dir}")
-    console.print(f"train loss {result.train_loss_first} → {result.train_loss_last}")
+    if result.train_losses:
+        console.print(f"train loss {result.train_loss_first:.4f} → {result.train_loss_last:.4f}")
     if result.eval_losses:
         console.print("eval loss: " + ", ".join(f"{e['step']}:{e['loss']:.4f}" for e in result.eval_losses))

@@ -35,7 +35,7 @@ def run_trainer(
 
     hf_logging.set_verbosity_error()  # the progress bar and our JSON say what matters
     hf_logging.disable_progress_bar()
-    dtype = resolve_dtype(config.dtype)
+    dtype = resolve_dtype(config.dtype, base_model)
     tokenizer = AutoTokenizer.from_pretrained(base_model)
     pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
     train_rows, train_stats = encode_records(tokenizer, train, config.max_length, config.system_prompt)

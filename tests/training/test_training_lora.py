@@ -168,3 +168,21 @@ def test_helpers_are_importable_without_torch_side_effects() -> None:
            "print(any(m in sys.modules for m in ('torch', 'transformers', 'peft')))"  # fmt: skip
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_auto_dtype_on_cpu_depends_on_model_size(tiny_model_dir: Path, tmp_path: Path, monkeypatch) -> None:
+    import torch
+    from transformers import Qwen2Config
+
+    from harness.training.lora import estimate_parameters, resolve_dtype
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    big = tmp_path / "qwen05b-config"
+    Qwen2Config(vocab_size=151936, hidden_size=896, intermediate_size=4864, num_hidden_layers=24,
+                num_attention_heads=14, num_key_value_heads=2).save_pretrained(big)  # fmt: skip
+    assert 400e6 < estimate_parameters(str(big)) < 600e6
+    native = torch.cpu._is_amx_tile_supported() or torch.cpu._is_avx512_bf16_supported()
+    assert resolve_dtype("auto", str(big)) == ("bf16" if native else "fp32")
+    assert resolve_dtype("auto", str(tiny_model_dir)) == "fp32"
+    assert resolve_dtype("auto", str(tmp_path / "missing")) == "fp32"
+    assert resolve_dtype("bf16", str(tiny_model_dir)) == "bf16"
