@@ -1,15 +1,15 @@
 """Scorer throughput: the full protocol vs a plain pure-Python official rule, on the same samples.
 
-Run: pytest benchmarks/test_scorer_bench.py --benchmark-only -s
-(SCORER_BENCH_N sets the sample count; default 100,000.) The last test prints samples/s of
-both and the ratio of their per-sample times (the goal: full protocol ≤ 4× the plain rule).
+Run: pytest benchmarks/test_scorer_bench.py --benchmark-only --benchmark-timer=time.process_time -s
+(SCORER_BENCH_N sets the sample count; default 100,000; CPU time is steadier than wall time on a
+shared machine.) The full-protocol test prints samples/s of both and the ratio of their
+per-sample times (the goal: full protocol ≤ 4× the plain rule).
 """
 
 from __future__ import annotations
 
 import os
 import random
-import time
 
 import pytest
 
@@ -100,20 +100,19 @@ def test_full_protocol(benchmark, dataset) -> None:
 
     records, preds = dataset
     cfg = ScoringConfig(bootstrap_resamples=1000)
-    score(records[:200], preds, cfg)  # warm the synonym table and jieba outside the timing
+    import jieba
+
+    jieba.initialize()  # a one-time start-up cost (~1 s), not a per-sample one
+    score(records[:200], preds, cfg)  # warm imports (sklearn) and the synonym table
     result = benchmark.pedantic(score, args=(records, preds, cfg), rounds=2, iterations=1)
     _TIMES["full"] = benchmark.stats.stats.min
+    if "plain" in _TIMES:
+        plain, full = _TIMES["plain"], _TIMES["full"]
+        print(
+            f"\nscorer on {N} samples: plain official {N / plain:,.0f} samples/s ({plain:.2f}s), "
+            f"full protocol {N / full:,.0f} samples/s ({full:.2f}s), ratio {full / plain:.2f}x"
+        )
     # the same official numbers as the plain rule
     plain = plain_official(records, preds)
     assert result.summary["official"]["tp"] == plain["tp"]
     assert result.summary["official"]["f1"] == pytest.approx(plain["f1"])
-
-
-def test_report_ratio() -> None:
-    if {"plain", "full"} - set(_TIMES):
-        pytest.skip("run the two benchmarks above first (same session)")
-    plain, full = _TIMES["plain"], _TIMES["full"]
-    print(
-        f"\nscorer on {N} samples: plain official {N / plain:,.0f} samples/s ({plain:.2f}s), "
-        f"full protocol {N / full:,.0f} samples/s ({full:.2f}s), ratio {full / plain:.2f}x"
-    )

@@ -20,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from harness.records import Record
 from harness.scoring import metrics as M
 from harness.scoring.align import ALIGNERS, Alignment, FuzzyMatcher, identity
-from harness.scoring.failures import TAGGERS, SampleView
+from harness.scoring.failures import TAGGERS, TRIGGERS, SampleView
 from harness.scoring.labels import ALL_LABELS, CANONICAL_LABELS, LABEL_INDEX, NONE
 from harness.scoring.parse import PARSERS
 from harness.scoring.reader import Reader, TextRead
@@ -197,8 +197,9 @@ def score(
 
 def _score(sc: Scorer, records: list[Record], predictions: dict[str, str]) -> ScoreResult:
     read, align, fuzzy, name_of = sc.reader.read, sc.align, sc.fuzzy, sc.name_of
-    taggers = [(t, t.trigger) for t in sc.taggers]
-    always = any(trig is None for _, trig in taggers)
+    # taggers by the feature that can make them fire (None: always run)
+    always = [t for t in sc.taggers if t.trigger is None]
+    by_trigger = {trig: [t for t in sc.taggers if t.trigger == trig] for trig in TRIGGERS}
     n_all = len(ALL_LABELS)
     diagonal = frozenset(i * (n_all + 1) for i in range(n_all))  # codes of correct items
     choice_sets = sc._choices
@@ -224,7 +225,12 @@ def _score(sc: Scorer, records: list[Record], predictions: dict[str, str]) -> Sc
         p_items = p.items
         tp = len(g.off & p.off)
         ng = len(g_items)
-        if p.norms == g_norms and not g.repeat:  # the same distinct entities in the same order
+        if p is g and not g.repeat:  # the prediction is the gold text
+            al = None
+            codes += [a.label * (n_all + 1) for a in g_items]
+            sets += (tp, 0, 0, ng, 0, 0)
+            repeats = extra = unmatched = False
+        elif p.norms == g_norms and not g.repeat:  # the same distinct entities in the same order
             al = None
             new = [a.label * n_all + b.label for a, b in zip(g_items, p_items, strict=True)]
             codes += new
@@ -248,29 +254,28 @@ def _score(sc: Scorer, records: list[Record], predictions: dict[str, str]) -> Sc
             repeats, extra, unmatched = p.names_repeat, bool(al.extra), -1 in al.pred_of
         n_items.append(len(g_items))
         tags = None
-        if repeats or p.offformat or extra or unmatched or p.first_pair:
-            feats = {
-                "repeats": repeats,
-                "offformat": p.offformat,
-                "extra": extra,
-                "unmatched": unmatched,
-                "first_pair": p.first_pair,
-            }
-            view = SampleView(rec, text, g, p, al or identity(len(g_items)), name_of)
-            for t, trig in taggers:
-                if trig is None or feats[trig]:
-                    lines = t.fn(view)
-                    if lines:
-                        tags = tags or {}
-                        tags[t.name] = lines
-                        tag_counts[t.name] += 1
-        elif always:
-            view = SampleView(rec, text, g, p, identity(len(g_items)), name_of)
-            for t, trig in taggers:
-                if trig is None and (lines := t.fn(view)):
-                    tags = tags or {}
+        fired = always
+        if repeats:
+            fired = fired + by_trigger["repeats"]
+        if p.offformat:
+            fired = fired + by_trigger["offformat"]
+        if extra:
+            fired = fired + by_trigger["extra"]
+        if unmatched:
+            fired = fired + by_trigger["unmatched"]
+        if p.first_pair:
+            fired = fired + by_trigger["first_pair"]
+        if fired:
+            view = SampleView(rec, text, g, p, al or identity(ng), name_of)
+            for t in fired:
+                lines = t.fn(view)
+                if lines:
+                    if tags is None:
+                        tags = {}
                     tags[t.name] = lines
                     tag_counts[t.name] += 1
+            if len(tags or ()) > 1:  # keep the configured tagger order
+                tags = {t.name: tags[t.name] for t in sc.taggers if t.name in tags}
         kept.append((rec, text, al, tags))
     return _finish(sc, kept, sets, codes, n_items, tag_counts, skipped, unpredicted)
 

@@ -197,7 +197,7 @@ class Reader:
     def _read_lenient(self, text: str, choices: frozenset[str]) -> TextRead:
         # map() over memo dicts keeps the per-line work in C: this is the scorer's innermost loop
         lines = text.split("\n")
-        official, on_format = self._for_choices(choices)
+        official, on_format = self._by_choices.get(choices) or self._for_choices(choices)
         off = set(map(official.__getitem__, lines[1:]))
         off.discard(None)
         out = TextRead(lines, off)  # type: ignore[arg-type]
