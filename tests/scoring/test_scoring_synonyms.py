@@ -79,3 +79,11 @@ def test_add_keeps_comments_and_refuses_owned_variants(tmp_path: Path) -> None:
 def test_missing_dictionary_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(HarnessError, match="not found"):
         load_synonyms([tmp_path / "nope"])
+
+
+def test_env_var_overrides_the_default_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "x.yaml").write_text("腹泻:\n  - 闹肚子了\n", encoding="utf-8")
+    monkeypatch.setenv("HARNESS_SYNONYMS", str(tmp_path))
+    assert default_synonym_dirs() == [tmp_path]
+    assert load_synonyms().canonical("闹肚子了") == "腹泻"
+    assert len(load_synonyms()) == 1
