@@ -32,6 +32,7 @@ class Item(NamedTuple):
 _NORM, _LABEL, _KNOWN, _RAW = itemgetter(0), itemgetter(2), itemgetter(4), itemgetter(5)
 _NORM_LABEL = itemgetter(0, 2)
 _ITEMS = itemgetter(1)
+_R_OFF, _R_OK = itemgetter(0), itemgetter(4)
 
 
 class _Memo(dict):
@@ -152,7 +153,7 @@ class Reader:
         self.parser = parser
         self.name_of = name_of
         self._lines = _Memo(self._line)  # line -> (official split, items, header if first, status)
-        self._by_choices: dict[frozenset[str], tuple[_Memo, _Memo]] = {}
+        self._by_choices: dict[frozenset[str], _Memo] = {}
         self._texts: dict[tuple[str, frozenset[str]], TextRead] = {}
 
     def _line(self, line: str) -> tuple:
@@ -165,21 +166,20 @@ class Reader:
         )
         return off, items, first_header, status
 
-    def _for_choices(self, choices: frozenset[str]) -> tuple[_Memo, _Memo]:
-        """Per answer-choice set: line -> official pair (label mapped), and line -> "on format"."""
+    def _for_choices(self, choices: frozenset[str]) -> _Memo:
+        """Per answer-choice set: line -> (official pair with its label mapped, items, header if
+        first, status, on format: no prose and every label known and among the choices)."""
         got = self._by_choices.get(choices)
         if got is None:
             lines, na = self._lines, NOT_ANNOTATED_LONG
 
-            def official(line: str) -> tuple[str, str] | None:
-                pair = lines[line][0]
-                return None if pair is None else (pair[0], pair[1] if pair[1] in choices else na)
+            def row(line: str) -> tuple:
+                pair, items, first_header, status = lines[line]
+                off = None if pair is None else (pair[0], pair[1] if pair[1] in choices else na)
+                ok = status != NO_SEPARATOR and all(it.known and it.raw_label in choices for it in items)
+                return off, items, first_header, status, ok
 
-            def on_format(line: str) -> bool:
-                _, items, _, status = lines[line]
-                return status != NO_SEPARATOR and all(it.known and it.raw_label in choices for it in items)
-
-            got = self._by_choices[choices] = (_Memo(official), _Memo(on_format))
+            got = self._by_choices[choices] = _Memo(row)
         return got
 
     def read(self, text: str, choices: frozenset[str]) -> TextRead:
@@ -195,24 +195,25 @@ class Reader:
         return out
 
     def _read_lenient(self, text: str, choices: frozenset[str]) -> TextRead:
-        # map() over memo dicts keeps the per-line work in C: this is the scorer's innermost loop
+        # one memo lookup per line, then itemgetter maps: the per-line work stays in C
         lines = text.split("\n")
-        official, on_format = self._by_choices.get(choices) or self._for_choices(choices)
-        off = set(map(official.__getitem__, lines[1:]))
+        rows = list(map((self._by_choices.get(choices) or self._for_choices(choices)).__getitem__, lines))
+        off = set(map(_R_OFF, rows[1:]))  # the official rule drops line 0 whatever it holds
         off.discard(None)
         out = TextRead(lines, off)  # type: ignore[arg-type]
-        infos = out._infos = list(map(self._lines.__getitem__, lines))
-        n = len(infos)
+        out._infos = rows
+        n = len(rows)
         f = 0
-        while f < n and infos[f][3] == BLANK:
+        while f < n and rows[f][3] == BLANK:
             f += 1
-        header = f < n and infos[f][2]
+        header = f < n and rows[f][2]
         if header:
             out.header_line = f
         start = out.start = f + 1 if header else f
-        out.items = items = list(chain.from_iterable(map(_ITEMS, infos[start:])))
-        out.offformat = not items or not all(map(on_format.__getitem__, lines[start:]))
-        out.first_pair = f == 0 and not header and bool(infos[0][1])
+        body = rows[start:] if start else rows
+        out.items = items = list(chain.from_iterable(map(_ITEMS, body)))
+        out.offformat = not items or not all(map(_R_OK, body))
+        out.first_pair = f == 0 and not header and bool(rows[0][1])
         return out
 
     def _read_generic(self, text: str, choices: frozenset[str]) -> TextRead:
