@@ -421,7 +421,11 @@ def run_suite(suite: Suite, out_root: Path, console: Console) -> RunOutcome:
         result = run_gate(run, baseline)
         gate = result.to_json()
         for c in result.checks:
-            console.print(("  [red]✗[/] " if c.regression else "  [green]✓[/] ") + c.message)
+            console.print(
+                ("  [red]✗[/] " if c.regression else "  [green]✓[/] ") + c.message,
+                highlight=False,
+                soft_wrap=True,
+            )
     elif baseline:
         console.print(
             f"  no baseline at {rel(baseline)}; accept this run with "

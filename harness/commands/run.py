@@ -185,6 +185,7 @@ def gate(
     baseline instead (exit 0).
     """
     from harness.gate import run_gate, write_baseline, write_junit
+    from harness.runner import rel
     from harness.runs import read_json
 
     console = console_for(as_json)
@@ -203,7 +204,7 @@ def gate(
                 {"baseline": str(baseline), "updated": True, "systems": list(doc["systems"]), "passed": True}
             )
         else:
-            console.print(f"baseline written: {baseline} ({', '.join(doc['systems'])})")
+            console.print(f"baseline written: {rel(baseline)} ({', '.join(doc['systems'])})", soft_wrap=True)
         return
     result = run_gate(run_, baseline)
     if junit:
@@ -212,7 +213,11 @@ def gate(
         emit_json(result.to_json())
     else:
         for c in result.checks:
-            console.print(("[red]✗[/] " if c.regression else "[green]✓[/] ") + c.message, highlight=False)
+            console.print(
+                ("[red]✗[/] " if c.regression else "[green]✓[/] ") + c.message,
+                highlight=False,
+                soft_wrap=True,
+            )
         console.print(
             "[bold green]gate passed[/]" if result.passed else "[bold red]gate failed: regression[/]"
         )
