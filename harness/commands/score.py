@@ -134,6 +134,11 @@ def score(
         options["bootstrap_resamples"] = resamples
     if seed is not None:
         options["seed"] = seed
+    unknown = sorted(set(options) - set(ScoringConfig.model_fields))
+    if unknown:
+        raise HarnessError(
+            f"{config_path}: unknown scoring option(s) {', '.join(unknown)}; valid: {', '.join(ScoringConfig.model_fields)}"
+        )
     try:
         cfg = ScoringConfig.model_validate(options)
     except Exception as e:  # pydantic's message lists the bad key and the valid ones

@@ -1,1 +1,19 @@
-"""Scoring: parsers, canonicalizers, aligners, metrics and failure taggers."""
+"""Scoring: parsers, canonicalizers, aligners, metrics and failure taggers.
+
+The pipeline (pipeline.py) runs, per sample: the official rule (official.py, always strict),
+a parser (parse.py: "lenient" by default, or "strict"), the entity canonicalizer
+("synonyms": the curated YAML of synonyms.py; or "identity"), an aligner (align.py:
+"greedy" exact → synonym → rapidfuzz/jieba fuzzy; or "exact"), the metrics (metrics.py,
+scikit-learn for the classification protocol), the failure taggers (failures.py) and the
+bootstrap CIs (stats.py). Every stage is chosen by name in `ScoringConfig` (a suite's
+`scoring:` block); unknown names are errors that list the valid ones.
+
+Adding a failure tagger: a function of a `SampleView` returning the offending line indices,
+registered with `@failures.tagger("name")` (give it a `trigger` when it can only fire on
+samples with one of the cheap features in `failures.TRIGGERS`, so the scorer skips it
+elsewhere). Adding a parser: a function `(text, answer_choices) -> parse.Parsed` put in
+`parse.PARSERS`.
+
+Entry points: `pipeline.score(records, predictions, config) -> ScoreResult`,
+`stats.paired_bootstrap`, `stats.mcnemar`, `harness.predictions.read_predictions`.
+"""

@@ -134,7 +134,7 @@ def test_scoring_config_file_errors_list_valid_keys(gold: Path, tmp_path: Path) 
     cfg = tmp_path / "scoring.yaml"
     cfg.write_text("scoring:\n  fuzzy_threshold: 90\n  fuzy: 1\n", encoding="utf-8")
     code, _, err = run("score", "--gold", str(gold), "--pred", str(gold), "--config", str(cfg))
-    assert code == 2 and "fuzy" in err
+    assert code == 2 and "unknown scoring option(s) fuzy; valid: synonyms, fuzzy_threshold" in err
 
 
 def test_synonyms_check_add_suggest(tmp_path: Path, gold: Path) -> None:
