@@ -56,8 +56,9 @@ def line_chart(
             f'<text x="{left - 4}" y="{sy(t) + 4:.1f}" text-anchor="end" font-size="10">{t:.2f}</text>'
         )
     for t in _ticks(x0, x1):
+        label = f"{t:.0f}" if x1 - x0 >= 8 else f"{t:g}"  # whole steps on long axes
         out.append(
-            f'<text x="{sx(t):.1f}" y="{top + ph + 14}" text-anchor="middle" font-size="10">{t:g}</text>'
+            f'<text x="{sx(t):.1f}" y="{top + ph + 14}" text-anchor="middle" font-size="10">{label}</text>'
         )
     out.append(
         f'<text x="{left + pw / 2}" y="{height - 4}" text-anchor="middle" font-size="11">{escape(x_label)}</text>'
