@@ -10,7 +10,10 @@ Layout of one run (under `out_root/<name>-<key16>/`):
 
 from __future__ import annotations
 
+import logging
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -24,6 +27,7 @@ from harness.records import Record
 from harness.training.identity import model_identity, run_key
 
 DEFAULT_TARGETS = ["q_proj", "k_proj", "v_proj", "o_proj"]
+log = logging.getLogger(__name__)
 FORMAT_VERSION = 1  # bump when encoding or the trainer set-up changes what a run produces
 
 
@@ -204,18 +208,63 @@ def train_lora(
         FORMAT_VERSION,
     )
     out_dir = Path(out_root) / f"{name}-{key[:16]}"
-    done_file = out_dir / "DONE.json"
-    if done_file.is_file():
-        import json
-
-        result = TrainResult.from_json(json.loads(done_file.read_text(encoding="utf-8")), skipped=True)
-        if config.merge and not (out_dir / "merged" / "config.json").is_file():
-            result.merged_dir = merge_adapter(
-                base_model, result.adapter_dir, out_dir / "merged", config.dtype
-            )
-            write_json(done_file, {**result.to_json(), "skipped": False})
-        return result
+    done = _finished(out_dir, base_model, config)
+    if done is not None:
+        return done
     out_dir.mkdir(parents=True, exist_ok=True)
+    with _run_lock(out_dir):
+        # Another process may have finished this run while we waited for the lock.
+        done = _finished(out_dir, base_model, config)
+        if done is not None:
+            return done
+        return _train(base_model, train, dev, out_dir, config, key, identity, progress)
+
+
+def _finished(out_dir: Path, base_model: str, config: TrainConfig) -> TrainResult | None:
+    """The stored result of a finished run (paths rebased on where it is now), merging if asked."""
+    done_file = out_dir / "DONE.json"
+    if not done_file.is_file():
+        return None
+    import json
+
+    result = TrainResult.from_json(json.loads(done_file.read_text(encoding="utf-8")), skipped=True)
+    result.out_dir, result.adapter_dir = out_dir, out_dir / "adapter"  # the folder may have moved
+    merged = out_dir / "merged"
+    result.merged_dir = merged if (merged / "config.json").is_file() else None
+    if config.merge and result.merged_dir is None:
+        result.merged_dir = merge_adapter(base_model, result.adapter_dir, merged, config.dtype)
+        write_json(done_file, {**result.to_json(), "skipped": False})
+    return result
+
+
+@contextmanager
+def _run_lock(out_dir: Path) -> Iterator[None]:
+    """One trainer per run folder: a second process waits, then finds the run finished."""
+    import fcntl
+
+    with (out_dir / ".lock").open("w") as f:
+        try:
+            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            log.warning("another process is training %s; waiting for it", out_dir)
+            fcntl.flock(f, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
+
+
+def _train(
+    base_model: str,
+    train: list[Record],
+    dev: list[Record] | None,
+    out_dir: Path,
+    config: TrainConfig,
+    key: str,
+    identity: dict[str, str],
+    progress: bool,
+) -> TrainResult:
+    done_file = out_dir / "DONE.json"
     write_json(
         out_dir / "run.json",
         {

@@ -83,6 +83,12 @@ def test_content_address_skip_and_merge(tiny_model_dir: Path, records, tmp_path:
         train_lora(str(tiny_model_dir), train, None, tmp_path, cfg, progress=False),
     ]
     assert len({first.out_dir, *(o.out_dir for o in others)}) == 4
+    # A moved run folder is still found, and its paths point to where it is now.
+    moved = tmp_path.parent / (tmp_path.name + "-moved")
+    tmp_path.rename(moved)
+    found = train_lora(str(tiny_model_dir), train, dev, moved, cfg, progress=False)
+    assert found.skipped and found.adapter_dir == moved / first.out_dir.name / "adapter"
+    assert found.merged_dir == moved / first.out_dir.name / "merged"
 
 
 def test_model_identity_tracks_files_and_hub_revisions(tmp_path: Path) -> None:
