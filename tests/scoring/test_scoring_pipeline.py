@@ -307,3 +307,13 @@ def test_fast_path_and_reference_path_agree() -> None:
             for r in records
         ],
     )
+
+
+def test_nothing_to_score_gives_zeros_not_errors() -> None:
+    empty = score([], {})
+    assert empty.summary["samples"] == 0 and empty.summary["official"]["f1"] == 0.0 and empty.traces == []
+    only_other = score([Record("x", "问", "答", None, "ner", "CMeEE-V2")], {})
+    assert (
+        only_other.summary["skipped"] == {"CMeEE-V2": 1}
+        and only_other.summary["classification"]["items"] == 0
+    )
