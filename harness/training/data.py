@@ -73,6 +73,10 @@ def _shortened(record: Record, drop: int) -> Record:
         head = lines[0] + "\n"
         middle = "\n".join(lines[1:-TAIL_LINES]) + "\n"
         tail = "\n".join(lines[-TAIL_LINES:])
+    if drop < len(middle):
+        # Whole turns go: cut at the next line start, so no turn is kept half-way.
+        nl = middle.find("\n", max(drop - 1, 0))
+        drop = nl + 1 if 0 <= nl < len(middle) - 1 else drop
     middle = middle[min(drop, len(middle)) :]
     return Record(
         record.sample_id,
