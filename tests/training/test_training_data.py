@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -61,6 +62,10 @@ def test_truncation_cuts_the_dialogue_keeps_tail_and_answer(tok) -> None:
     assert text.endswith(tail + "<|im_end|>\n<|im_start|>assistant\n头痛：甲\n发热：乙<|im_end|>")
     assert "医疗对话中临床发现实体的阴阳性判别：" in text  # the task line stays
     assert "第199句" in text and "第0句" not in text  # oldest turns go first
+    kept = text.split("\n")[2:-8]  # between the task line and the instruction tail
+    assert kept and all(
+        re.fullmatch(r"患者：第\d+句话，头痛发热咳嗽。", line) for line in kept
+    )  # whole turns
     answer = _ids(tok, rec.target + "<|im_end|>")
     assert [x for x in enc.labels if x != IGNORE_INDEX] == answer
 
