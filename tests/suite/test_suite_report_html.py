@@ -106,16 +106,12 @@ def test_report_has_every_section(fake_run: RunDir) -> None:
     assert 'data-c="0,0,1"' in html and 'data-c="1,1,0"' in html
 
 
-@pytest.mark.browser
-def test_headless_chromium_renders_a_non_blank_page(fake_run: RunDir, tmp_path: Path) -> None:
+def chromium(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
     if CHROMIUM is None:
         pytest.skip("chromium not installed (scripts/setup.sh --with-browser installs it)")
-    page = write_html(load_report_data(fake_run))
-    shot = tmp_path / "out.png"
-    profile = tmp_path / "profile"
+    profile = tmp_path / f"profile-{len(list(tmp_path.glob('profile-*')))}"
     profile.mkdir()
-    cmd = [
-        CHROMIUM,
+    flags = [
         "--headless",
         "--no-sandbox",
         "--disable-gpu",
@@ -125,12 +121,40 @@ def test_headless_chromium_renders_a_non_blank_page(fake_run: RunDir, tmp_path: 
         "--disable-component-update",
         "--disable-sync",
         f"--user-data-dir={profile}",
-        f"--screenshot={shot}",
-        "--window-size=1280,2000",
-        page.resolve().as_uri(),
     ]
-    subprocess.run(cmd, capture_output=True, timeout=120, check=False)
+    return subprocess.run([CHROMIUM, *flags, *args], capture_output=True, text=True, timeout=120, check=False)
+
+
+@pytest.mark.browser
+def test_headless_chromium_renders_a_non_blank_page(fake_run: RunDir, tmp_path: Path) -> None:
+    page = write_html(load_report_data(fake_run))
+    shot = tmp_path / "out.png"
+    chromium(tmp_path, f"--screenshot={shot}", "--window-size=1280,2000", page.resolve().as_uri())
     assert shot.is_file(), "chromium wrote no screenshot"
     pixels = decode_png(shot)
     assert pixels.shape[:2] == (2000, 1280)
     assert non_background_share(pixels) > 0.02  # text, tables and charts, not an empty page
+
+
+@pytest.mark.browser
+def test_the_example_filter_script_runs_in_the_browser(fake_run: RunDir, tmp_path: Path) -> None:
+    # The script fills the "N shown" counter on load; an error in it would leave it empty.
+    page = write_html(load_report_data(fake_run))
+    dom = chromium(tmp_path, "--dump-dom", page.resolve().as_uri()).stdout
+    assert '<span id="count" class="muted">20 shown</span>' in dom
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize(
+    "view,shown",
+    [
+        ("ref=base&sys=round3&show=fixed", 15),  # base wrong, round3 right
+        ("ref=base&sys=round3&show=broken", 1),  # s0: base right, round3 wrong
+    ],
+)
+def test_fixed_and_broken_filters_in_the_browser(
+    fake_run: RunDir, tmp_path: Path, view: str, shown: int
+) -> None:
+    page = write_html(load_report_data(fake_run))
+    dom = chromium(tmp_path, "--dump-dom", page.resolve().as_uri() + "#" + view).stdout
+    assert f'<span id="count" class="muted">{shown} shown</span>' in dom
