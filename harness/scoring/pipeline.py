@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -57,6 +57,9 @@ class ScoringConfig(BaseModel):
     aligner: str = Field(default="greedy", description="gold/prediction aligner")
     taggers: list[str] | None = Field(default=None, description="failure taggers; None = all")
     bootstrap_resamples: int = Field(default=1000, ge=0, description="0 turns the CIs off")
+    bootstrap_method: Literal["exact", "poisson"] = Field(
+        default="exact", description="exact resampling, or the faster Poisson bootstrap (large sets)"
+    )
     ci_level: float = Field(default=0.95, gt=0, lt=1)
     ci_metrics: list[str] = Field(
         default_factory=lambda: ["official_f1", "canonical_f1", "accuracy", "macro_f1", "micro_f1"]
@@ -320,7 +323,12 @@ def _finish(
         "failures": tag_counts,
         "samples": n,
         "ci": bootstrap_ci(
-            counts, cfg.ci_metrics, resamples=cfg.bootstrap_resamples, seed=cfg.seed, level=cfg.ci_level
+            counts,
+            cfg.ci_metrics,
+            resamples=cfg.bootstrap_resamples,
+            seed=cfg.seed,
+            level=cfg.ci_level,
+            method=cfg.bootstrap_method,
         ),
         "skipped": skipped,
         "unpredicted": unpredicted,
@@ -333,6 +341,7 @@ def _finish(
             "taggers": [t.name for t in sc.taggers],
             "synonyms": {"canonicals": len(sc.table), "digest": sc.table.digest},
             "bootstrap_resamples": cfg.bootstrap_resamples,
+            "bootstrap_method": cfg.bootstrap_method,
             "ci_level": cfg.ci_level,
             "seed": cfg.seed,
         },

@@ -23,8 +23,13 @@ class HasCounts(Protocol):
     counts: np.ndarray  # (samples, N_COLUMNS)
 
 
-def resampled_sums(counts: np.ndarray, resamples: int, seed: int) -> np.ndarray:
-    """Column sums of `resamples` bootstrap resamples of the rows of `counts`: shape (resamples, k)."""
+def resampled_sums(counts: np.ndarray, resamples: int, seed: int, method: str = "exact") -> np.ndarray:
+    """Column sums of `resamples` bootstrap resamples of the rows of `counts`: shape (resamples, k).
+
+    method "exact": n rows drawn with replacement (a multinomial over the distinct rows);
+    "poisson": every row weighted by an independent Poisson(1) count (the Poisson bootstrap:
+    resamples of about n rows, close to exact for large n and about twice as fast).
+    """
     counts = np.asarray(counts, dtype=np.float64)
     n = counts.shape[0]
     rng = np.random.default_rng(seed)
@@ -40,7 +45,12 @@ def resampled_sums(counts: np.ndarray, resamples: int, seed: int) -> np.ndarray:
     starts = np.flatnonzero(new)
     rows = srt[starts].astype(np.float64)
     weights = np.diff(np.append(starts, n)) / n
-    draws = rng.multinomial(n, weights, size=resamples)  # (resamples, distinct rows)
+    if method == "poisson":
+        draws = rng.poisson(weights * n, size=(resamples, len(weights)))
+    elif method == "exact":
+        draws = rng.multinomial(n, weights, size=resamples)  # (resamples, distinct rows)
+    else:
+        raise HarnessError(f"unknown bootstrap method {method!r}; valid: exact, poisson")
     return draws @ rows
 
 
@@ -51,11 +61,12 @@ def bootstrap_ci(
     resamples: int = 1000,
     seed: int = 0,
     level: float = 0.95,
+    method: str = "exact",
 ) -> dict[str, list[float]]:
     """Percentile bootstrap intervals {metric: [lo, hi]} for metrics computed from column sums."""
     if resamples <= 0:
         return {}
-    sums = resampled_sums(counts, resamples, seed)
+    sums = resampled_sums(counts, resamples, seed, method)
     alpha = (1 - level) / 2
     out: dict[str, list[float]] = {}
     for name in metrics:
