@@ -41,7 +41,15 @@ def _raise_baseline(path: Path, system: str) -> None:
     path.write_text(json.dumps(doc))
 
 
-def test_raised_baseline_fails_the_gate(fake_run: RunDir, tmp_path: Path) -> None:
+def _set_test(run: RunDir, test: str) -> None:
+    scores = json.loads(run.scores.read_text())
+    scores["gate"]["test"] = test
+    run.scores.write_text(json.dumps(scores))
+
+
+@pytest.mark.parametrize("test", ["paired_bootstrap", "mcnemar"])
+def test_raised_baseline_fails_the_gate(fake_run: RunDir, tmp_path: Path, test: str) -> None:
+    _set_test(fake_run, test)
     baseline = tmp_path / "baseline.json"
     invoke("gate", str(fake_run.root), "--baseline", str(baseline), "--update-baseline")
     _raise_baseline(baseline, "base")
@@ -51,7 +59,7 @@ def test_raised_baseline_fails_the_gate(fake_run: RunDir, tmp_path: Path) -> Non
     out = json.loads(res.output)
     assert out["passed"] is False
     (msg,) = out["regressions"]
-    assert msg.startswith("base official.f1: 0.2500 vs baseline 1.0000 (-0.7500") and "p=" in msg
+    assert msg.startswith("base official.f1: 0.2500 vs baseline 1.0000 (-0.7500") and f"{test} p=" in msg
     suite = ET.parse(junit).getroot()
     assert suite.get("failures") == "1" and suite.get("tests") == "3"
 
