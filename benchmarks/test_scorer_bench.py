@@ -88,6 +88,18 @@ def plain_official(records: list[Record], preds: dict[str, str]) -> dict[str, fl
 _TIMES: dict[str, float] = {}
 
 
+def score_and_collect(records: list[Record], preds: dict[str, str], cfg: object) -> object:
+    """score() keeps the cyclic GC off while it runs; the young-generation collection its
+    surviving objects cost afterwards is timed here too, so the comparison stays fair."""
+    import gc
+
+    from harness.scoring.pipeline import score
+
+    result = score(records, preds, cfg)  # type: ignore[arg-type]
+    gc.collect(0)
+    return result
+
+
 @pytest.mark.parametrize("size", ["half", "full"])
 def test_plain_official(benchmark, dataset, size: str) -> None:
     records, preds = dataset
@@ -108,7 +120,7 @@ def test_full_protocol(benchmark, dataset, size: str) -> None:
     cfg = ScoringConfig(bootstrap_resamples=1000)
     jieba.initialize()  # a one-time start-up cost (~1 s), not a per-sample one
     score(records[:200], preds, cfg)  # warm imports (sklearn) and the synonym table
-    result = benchmark.pedantic(score, args=(records, preds, cfg), rounds=2, iterations=1)
+    result = benchmark.pedantic(score_and_collect, args=(records, preds, cfg), rounds=2, iterations=1)
     _TIMES[f"full-{size}"] = benchmark.stats.stats.min
     # the same official numbers as the plain rule
     plain = plain_official(records, preds)
@@ -125,7 +137,7 @@ def test_full_protocol_poisson_bootstrap(benchmark, dataset) -> None:
     records, preds = dataset
     cfg = ScoringConfig(bootstrap_resamples=1000, bootstrap_method="poisson")
     score(records[:200], preds, cfg)
-    result = benchmark.pedantic(score, args=(records, preds, cfg), rounds=2, iterations=1)
+    result = benchmark.pedantic(score_and_collect, args=(records, preds, cfg), rounds=2, iterations=1)
     t = benchmark.stats.stats.min
     assert result.summary["ci"]["official_f1"][0] <= result.summary["official"]["f1"]
     if "plain-full" in _TIMES:

@@ -199,7 +199,7 @@ def score(
 
 
 def _score(sc: Scorer, records: list[Record], predictions: dict[str, str]) -> ScoreResult:
-    read, align, fuzzy, name_of = sc.reader.read, sc.align, sc.fuzzy, sc.name_of
+    read, align, fuzzy, name_of = sc.reader.read_once, sc.align, sc.fuzzy, sc.name_of
     # taggers by the feature that can make them fire (None: always run)
     always = [t for t in sc.taggers if t.trigger is None]
     by_trigger = {trig: [t for t in sc.taggers if t.trigger == trig] for trig in TRIGGERS}

@@ -183,15 +183,20 @@ class Reader:
         return got
 
     def read(self, text: str, choices: frozenset[str]) -> TextRead:
+        """The reading of `text`, cached by (text, choices) (traces and one-off calls use this)."""
         got = self._texts.get((text, choices))
-        if got is not None:
-            return got
+        if got is None:
+            got = self._texts[(text, choices)] = self.read_once(text, choices)
+        return got
+
+    def read_once(self, text: str, choices: frozenset[str]) -> TextRead:
+        """The reading of `text`, not kept: the scoring loop drops each reading after its sample,
+        so nothing but reference counting ever has to free them (no cyclic-GC work later)."""
         if self.parser != "lenient" or ("\r" in text and text.count("\r") != text.count("\r\n")):
             out = self._read_generic(text, choices)
         else:
             out = self._read_lenient(text, choices)
         out.norms = list(map(_NORM, out.items))
-        self._texts[(text, choices)] = out
         return out
 
     def _read_lenient(self, text: str, choices: frozenset[str]) -> TextRead:
