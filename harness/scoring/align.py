@@ -114,7 +114,21 @@ def align_greedy(gold: list[Item], pred: list[Item], fuzzy: FuzzyMatcher | None)
     score = [0.0] * n
     used = [False] * len(pred)
     left = list(range(n))
-    for name, key in _PASSES:
+    passes = _PASSES
+    first = _PASSES[0][1]
+    index = dict(zip(map(first, pred), range(len(pred)), strict=True))
+    if len(index) == len(pred):
+        # distinct (name, label) pairs predicted (the usual case): the first pass is plain lookups
+        left = []
+        for i, k in enumerate(map(first, gold)):
+            j = index.get(k)
+            if j is None or used[j]:
+                left.append(i)
+            else:
+                used[j] = True
+                pred_of[i], how[i], score[i] = j, EXACT, 100.0
+        passes = _PASSES[1:]
+    for name, key in passes:
         if not left or all(used):
             break
         slots: dict[object, list[int]] = {}

@@ -143,6 +143,8 @@ class TextRead:
     def dedup_lines(self) -> list[int]:
         """Line index of each deduplicated item."""
         lines = self.item_lines
+        if self.dedup()[0] is self.items:
+            return lines
         return [lines[k] for k in self.dedup_index()]
 
 
