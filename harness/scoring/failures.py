@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from harness.records import Record
 from harness.scoring.align import Alignment
-from harness.scoring.reader import Item, TextRead
+from harness.scoring.reader import Item, TextRead, _official_label_off
 from harness.scoring.synonyms import normalize_entity
 
 
@@ -125,15 +125,18 @@ def duplicate(s: SampleView) -> list[int]:
 
 @tagger("drift", trigger="offformat")
 def drift(s: SampleView) -> list[int]:
-    """Off-format output: no parsable pairs, prose lines, or labels outside the record's choices."""
+    """Off-format output: no parsable pairs, prose lines, or labels outside the record's choices
+    (as written, or as the official rule reads them: a trailing space makes 不标注)."""
     if not s.pred.items:
         return [i for i, line in enumerate(s.pred.lines) if line.strip()] or [0]
-    choices = set(s.record.answer_choices or ())
+    choices = frozenset(s.record.answer_choices or ())
     bad = set(s.pred.prose)
+    lines = s.pred.item_lines
     bad.update(
-        ln
-        for p, ln in zip(s.pred.items, s.pred.item_lines, strict=True)
-        if not p.known or p.raw_label not in choices
+        ln for p, ln in zip(s.pred.items, lines, strict=True) if not p.known or p.raw_label not in choices
+    )
+    bad.update(
+        ln for ln in set(lines) if ln < len(s.pred.lines) and _official_label_off(s.pred.lines[ln], choices)
     )
     return sorted(bad)
 

@@ -47,6 +47,12 @@ class _Memo(dict):
         return value
 
 
+def _official_label_off(line: str, choices: frozenset[str]) -> bool:
+    """The official rule reads a pair on this line whose label is not one of the choices."""
+    parts = line.split("：")
+    return len(parts) == 2 and parts[1] not in choices
+
+
 class TextRead:
     """Everything the scorer needs from one text (cached per distinct text and choices)."""
 
@@ -178,7 +184,10 @@ class Reader:
             def row(line: str) -> tuple:
                 pair, items, first_header, status = lines[line]
                 off = None if pair is None else (pair[0], pair[1] if pair[1] in choices else na)
+                # on format: no prose, labels known and among the choices, and the official rule
+                # reads the same label (a trailing space or \r would turn it into 不标注)
                 ok = status != NO_SEPARATOR and all(it.known and it.raw_label in choices for it in items)
+                ok = ok and (not items or pair is None or pair[1] in choices)
                 return off, items, first_header, status, ok
 
             got = self._by_choices[choices] = _Memo(row)
@@ -244,6 +253,9 @@ class Reader:
             not out.items
             or bool(out._prose)
             or any(not it.known or it.raw_label not in choices for it in out.items)
+            or any(
+                _official_label_off(out.lines[i], choices) for i in set(out._item_lines) if i < len(out.lines)
+            )
         )
         # whether the official rule loses a pair on line 0 is a property of the text, whatever the parser
         first_header, segs, status, _ = read_line(text.split("\n")[0])

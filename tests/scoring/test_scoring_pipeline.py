@@ -99,6 +99,7 @@ def test_fuzzy_alignment_and_none() -> None:
         (f"腹泻：{POS}\n发热：{NEG}\n咳嗽：{UNC}\n鼻塞：{NA}", {"header"}),
         (f"{H}\n腹泻：{POS}\n发热：{NEG}\n咳嗽：{UNC}\n鼻塞：{NA}\n以上仅供参考", {"drift"}),
         ("", {"drift", "missing"}),
+        (f"{H}\n腹泻：{POS} \n发热：{NEG}\n咳嗽：{UNC}\n鼻塞：{NA}", {"drift"}),
     ],
     ids=[
         "conflict",
@@ -109,6 +110,7 @@ def test_fuzzy_alignment_and_none() -> None:
         "header",
         "drift-trailing",
         "empty",
+        "trailing-space",
     ],
 )
 def test_taggers(pred: str, tags: set[str]) -> None:
