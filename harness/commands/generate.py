@@ -33,7 +33,7 @@ def output_paths(out: Path, systems: list[str]) -> dict[str, Path]:
 
 
 @click.command("generate")
-@click.option("--model", required=True, help="Model folder (safetensors), GGUF file or hub id.")
+@click.option("--model", required=True, help="Model folder (safetensors) or hub id.")
 @click.option(
     "--adapter",
     "adapters",
