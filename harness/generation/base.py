@@ -200,7 +200,7 @@ def generate(
     model_id = model_identity(model, config)
     adapter_ids = {name: adapter_identity(a, config.backend) for name, a in adapters.items()}
     decoding = config.decoding()
-    backend_key = None if config.share_cache else config.backend
+    backend_key = cache_backend(config)
 
     backend: Backend | None = None
     cache = GenerationCache(cache_path) if cache_path is not None else None
@@ -272,6 +272,14 @@ def generate(
         for name in systems
     }
     return GenerateResult(rows=rows, stats=stats, warnings=warnings)
+
+
+def cache_backend(config: GenerationConfig) -> str | None:
+    """The backend's part of the cache key: None (shared) only for greedy decoding with share_cache.
+
+    Greedy outputs of two correct backends agree (up to numerics); sampled ones never do.
+    """
+    return None if config.share_cache and config.temperature == 0 else config.backend
 
 
 def adapter_or_none(name: str, systems: dict[str, str | None]) -> str | None:

@@ -16,7 +16,7 @@ from harness.cli import cli
 from harness.commands.generate import output_paths, parse_adapters
 from harness.errors import HarnessError
 from harness.generation import GenerationConfig
-from harness.generation.base import truncate_at_stop
+from harness.generation.base import cache_backend, truncate_at_stop
 from harness.generation.cache import GenerationCache
 from harness.generation.identity import adapter_identity, cache_key, model_identity
 
@@ -67,6 +67,18 @@ BASE = ("tree:m", None, {"max_new_tokens": 8}, "prompt", "hf")
 )
 def test_every_part_of_the_key_matters(changed: tuple) -> None:
     assert cache_key(*changed) != cache_key(*BASE)
+
+
+@pytest.mark.parametrize(
+    ("kw", "expected"),
+    [
+        ({}, "vllm"),
+        ({"share_cache": True}, None),
+        ({"share_cache": True, "temperature": 0.7}, "vllm"),  # sampled outputs are never shared
+    ],
+)
+def test_cache_is_shared_across_backends_only_for_greedy(kw: dict, expected: str | None) -> None:
+    assert cache_backend(GenerationConfig(backend="vllm", **kw)) == expected
 
 
 def test_model_identity_hashes_weights_and_config(tmp_path: Path) -> None:
