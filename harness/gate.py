@@ -180,6 +180,12 @@ def run_gate(run: RunDir, baseline_path: str | Path) -> GateResult:
     baseline = read_baseline(baseline_path)
     result = GateResult(baseline=str(baseline_path))
     present = set(run.systems())
+    for system in settings["systems"] or []:
+        if system not in baseline["systems"]:
+            msg = f"{system}: gated but not in the baseline yet (accept it with --update-baseline); skipped"
+            result.checks.append(
+                Check(system, "*", None, None, None, 0.0, None, settings["test"], False, msg)
+            )
     for system in baseline["systems"]:
         if settings["systems"] and system not in settings["systems"]:
             continue
@@ -230,7 +236,12 @@ def junit_xml(result: GateResult, suite_name: str = "harness.gate") -> str:
     cases = []
     for c in result.checks:
         name = quoteattr(f"{c.system}.{c.metric}")
-        body = f"<failure message={quoteattr(c.message)}/>" if c.regression else ""
+        if c.regression:
+            body = f"<failure message={quoteattr(c.message)}/>"
+        elif c.metric == "*":  # gated but not in the baseline yet
+            body = f"<skipped message={quoteattr(c.message)}/>"
+        else:
+            body = ""
         cases.append(f"  <testcase classname={quoteattr(suite_name)} name={name}>{body}</testcase>")
     failures = sum(c.regression for c in result.checks)
     return (

@@ -33,6 +33,7 @@ from harness.suite import (
     AdapterSystem,
     CheckpointSystem,
     PredictionsSystem,
+    RulesSystem,
     Suite,
     TrainedSystem,
     ZeroShotSystem,
@@ -162,6 +163,11 @@ def run_suite(suite: Suite, out_root: Path, console: Console) -> RunOutcome:
             write_rows(run.predictions(name), sys_rows)
         console.print(f"  generated {gen_stats['generated']}, cache hits {gen_stats['cache_hits']}")
     for s in suite.systems:
+        if isinstance(s, RulesSystem):
+            from harness.rules import rule_predictions
+
+            write_rows(run.predictions(s.name), rule_predictions(test, s.name))
+            provenance[s.name] = {"rules": "harness.rules (keyword rules)"}
         if isinstance(s, PredictionsSystem):
             from harness.predictions import read_predictions
 

@@ -201,8 +201,14 @@ class PredictionsSystem(_System):
     path: SuitePath
 
 
+class RulesSystem(_System):
+    """The keyword-rule floor (harness.rules): no model, every trained round should beat it."""
+
+    kind: Literal["rules"]
+
+
 System = Annotated[
-    ZeroShotSystem | TrainedSystem | AdapterSystem | CheckpointSystem | PredictionsSystem,
+    ZeroShotSystem | TrainedSystem | AdapterSystem | CheckpointSystem | PredictionsSystem | RulesSystem,
     Field(discriminator="kind"),
 ]
 

@@ -117,3 +117,21 @@ def test_compare_bad_refs(fake_run: RunDir, a: str, b: str, needle: str) -> None
     r = str(fake_run.root)
     res = invoke("compare", a.format(r=r), b.format(r=r))
     assert res.exit_code == 2 and needle in res.output
+
+
+def test_a_gated_system_missing_from_the_baseline_is_skipped_not_failed(
+    fake_run: RunDir, tmp_path: Path
+) -> None:
+    scores = json.loads(fake_run.scores.read_text())
+    scores["gate"]["systems"] = ["round3"]
+    fake_run.scores.write_text(json.dumps(scores))
+    baseline = tmp_path / "baseline.json"
+    invoke("gate", str(fake_run.root), "--baseline", str(baseline), "--update-baseline")
+    scores["gate"]["systems"] = ["round3", "round1"]
+    fake_run.scores.write_text(json.dumps(scores))
+    junit = tmp_path / "gate.xml"
+    res = invoke("gate", str(fake_run.root), "--baseline", str(baseline), "--junit", str(junit), "--json")
+    assert res.exit_code == 0, res.output
+    skipped = [c for c in json.loads(res.output)["checks"] if c["system"] == "round1"]
+    assert len(skipped) == 1 and "not in the baseline" in skipped[0]["message"]
+    assert ET.parse(junit).getroot().find("testcase/skipped") is not None
