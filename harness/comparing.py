@@ -12,7 +12,7 @@ from rich.console import Console
 from rich.table import Table
 
 from harness.errors import HarnessError
-from harness.gate import Counts, load_counts, paired
+from harness.gate import Counts, fmt_p, load_counts, paired
 from harness.reporting.data import HEADLINE, STAT_METRICS
 from harness.runs import RunDir, open_run
 
@@ -87,7 +87,7 @@ def print_comparison(result: dict[str, Any], console: Console, *, max_list: int 
         title_justify="left",
     )
     for col in ("metric", a, b, "Δ", "95% CI of Δ", "p (paired bootstrap)"):
-        table.add_column(col, justify="left" if col == "metric" else "right")
+        table.add_column(col, justify="left" if col == "metric" else "right", no_wrap=True)
     for t in result["metrics"]:
         style = "green" if t["diff"] > 0 else "red" if t["diff"] < 0 else ""
         table.add_row(
@@ -96,8 +96,10 @@ def print_comparison(result: dict[str, Any], console: Console, *, max_list: int 
             f"{t['b']:.4f}",
             f"[{style}]{t['diff']:+.4f}[/]" if style else f"{t['diff']:+.4f}",
             f"[{t['ci'][0]:+.4f}, {t['ci'][1]:+.4f}]",
-            f"{t['p_value']:.4g}",
+            fmt_p(t["p_value"], t.get("resamples")),
         )
+    if not console.is_terminal and console.width < 120:
+        console.width = 120  # logs: keep each row on one line
     console.print(table)
     mc = result["mcnemar"]
     console.print(
@@ -107,4 +109,6 @@ def print_comparison(result: dict[str, Any], console: Console, *, max_list: int 
     for name in ("fixed", "broken"):
         ids = result[name]
         more = f" … (+{len(ids) - max_list})" if len(ids) > max_list else ""
-        console.print(f"{name} ({len(ids)}): {', '.join(ids[:max_list]) or '–'}{more}", highlight=False)
+        console.print(
+            f"{name} ({len(ids)}): {', '.join(ids[:max_list]) or '–'}{more}", highlight=False, soft_wrap=True
+        )

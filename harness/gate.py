@@ -56,6 +56,11 @@ def load_counts(run: RunDir, system: str) -> Counts:
     return Counts.from_json(read_json(p))
 
 
+def fmt_p(p: float, resamples: int | None) -> str:
+    """A bootstrap p of 0 only means 'below 1/resamples'."""
+    return f"<{1 / resamples:.2g}" if p == 0 and resamples else f"{p:.4g}"
+
+
 def paired(a: Counts, b: Counts, metric: str, test: str, *, resamples: int, seed: int) -> dict[str, Any]:
     """Compare b against a on shared samples: the metric's values, the difference and a p-value."""
     from harness.scoring.stats import mcnemar, paired_bootstrap
@@ -63,7 +68,14 @@ def paired(a: Counts, b: Counts, metric: str, test: str, *, resamples: int, seed
     if metric not in STAT_METRICS:
         raise HarnessError(f"metric {metric!r} cannot be tested; valid: {', '.join(STAT_METRICS)}")
     res = paired_bootstrap(a, b, STAT_METRICS[metric], resamples=resamples, seed=seed)
-    out = {"metric": metric, "a": res["a"], "b": res["b"], "diff": res["diff"], "ci": res["ci"]}
+    out = {
+        "metric": metric,
+        "a": res["a"],
+        "b": res["b"],
+        "diff": res["diff"],
+        "ci": res["ci"],
+        "resamples": resamples,
+    }
     out["samples"] = res["samples"]
     if test == "mcnemar":
         pos = {s: i for i, s in enumerate(b.sample_ids)}
@@ -222,7 +234,7 @@ def run_gate(run: RunDir, baseline_path: str | Path) -> GateResult:
             verdict = "REGRESSION" if regression else "ok"
             msg = (
                 f"{system} {metric}: {r['b']:.4f} vs baseline {r['a']:.4f} "
-                f"({r['b'] - r['a']:+.4f}; tolerance {tol:.4f}; {r['test']} p={r['p_value']:.4g}, "
+                f"({r['b'] - r['a']:+.4f}; tolerance {tol:.4f}; {r['test']} p={fmt_p(r['p_value'], r['resamples'] if r['test'] == 'paired_bootstrap' else None)}, "
                 f"alpha {settings['alpha']}) {verdict}"
             )
             result.checks.append(
