@@ -54,8 +54,9 @@ def run_id(suite: Suite) -> str:
 
 
 def work_dir(out_root: Path, suite: Suite) -> Path:
-    """Artifacts shared by every run of a suite: tiny models, adapters, the generation cache."""
-    return out_root / suite.name / "_work"
+    """Artifacts shared by every run and suite under out_root: tiny models, adapters, the generation
+    cache. All are content-addressed, so sharing is safe, and a suite reuses what another built."""
+    return out_root / "_work"
 
 
 # ---- data ---------------------------------------------------------------------------------

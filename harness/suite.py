@@ -350,13 +350,13 @@ def format_errors(err: ValidationError, prefix: str = "", root: type[BaseModel] 
     lines = []
     for e in err.errors():
         where, valid = _describe_loc(tuple(e["loc"]), root)
-        where = ".".join(p for p in (prefix, where) if p) or "(top level)"
+        where = ".".join(p for p in (prefix, where) if p)
         if e["type"] == "extra_forbidden":
             hint = f"; valid: {', '.join(k for k in valid if k != 'path')}" if valid else ""
             lines.append(f"{where}: unknown key{hint}")
         else:
             msg = e["msg"].removeprefix("Value error, ")
-            lines.append(f"{where}: {msg}")
+            lines.append(f"{where}: {msg}" if where else msg)  # cross-field checks name their own paths
     return lines
 
 

@@ -39,7 +39,7 @@ def _headline(scores: dict[str, Any]) -> dict[str, Any]:
     type=click.Path(file_okay=False, path_type=Path),
     default=Path("reports"),
     show_default=True,
-    help="Root of the run folders: OUT/<suite>/<run-id>/ (artifacts in OUT/<suite>/_work/).",
+    help="Root of the run folders: OUT/<suite>/<run-id>/ (shared artifacts in OUT/_work/).",
 )
 @json_option
 def run(suite_file: Path, out: Path, as_json: bool) -> None:

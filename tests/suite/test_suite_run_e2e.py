@@ -110,3 +110,33 @@ def test_rescore_report_gate_and_compare_on_the_run(mini_run: tuple[Path, Path, 
     res = invoke("compare", f"{run}:base", f"{run}:round3", "--json", "--resamples", "200")
     assert res.exit_code == 0
     assert json.loads(res.stdout)["shared_samples"] == 8
+
+
+@pytest.mark.slow
+def test_adapter_and_predictions_systems_reuse_a_finished_run(mini_run: tuple[Path, Path, dict]) -> None:
+    root, _, out = mini_run
+    run = Path(out["run_dir"])
+    manifest = json.loads((run / "manifest.json").read_text())
+    adapter = manifest["adapters"]["round3"]["dir"]
+    systems = (
+        "systems:\n"
+        f"  - {{name: again, kind: adapter, path: {adapter}}}\n"
+        f"  - {{name: elsewhere, kind: predictions, path: {run / 'predictions' / 'round1.jsonl'}}}\n"
+        "  - {name: rules, kind: rules}\n"
+    )
+    text = (
+        SMALL_SUITE.split("systems:")[0]
+        + systems
+        + SMALL_SUITE.split("generation:")[1].join(["generation:", ""])
+    )
+    text = text.replace("gate: {baseline: baseline.json, systems: [round3], resamples: 200}", "")
+    text = text.replace("report: {reference: base}", "")
+    suite = root / "reuse.yaml"
+    suite.write_text(text.replace("name: mini", "name: reuse"), encoding="utf-8")
+    res = invoke("run", str(suite), "--out", str(root / "reports"), "--json")
+    assert res.exit_code == 0, res.output
+    again = json.loads(res.stdout)
+    assert again["generated"] == 0  # the adapter's generations are in the shared cache
+    assert again["scores"]["again"] == out["scores"]["round3"]
+    assert again["scores"]["elsewhere"] == out["scores"]["round1"]
+    assert again["scores"]["rules"]["official.f1"]["value"] > 0.5
