@@ -135,3 +135,27 @@ def test_a_gated_system_missing_from_the_baseline_is_skipped_not_failed(
     skipped = [c for c in json.loads(res.output)["checks"] if c["system"] == "round1"]
     assert len(skipped) == 1 and "not in the baseline" in skipped[0]["message"]
     assert ET.parse(junit).getroot().find("testcase/skipped") is not None
+
+
+def test_the_committed_demo_baseline_gates(tmp_path: Path) -> None:
+    """baselines/demo.json (written by --update-baseline) passes against its own counts, fails raised."""
+    from harness.runs import write_doc
+
+    committed = Path(__file__).resolve().parents[2] / "baselines" / "demo.json"
+    doc = json.loads(committed.read_text())
+    assert doc["suite"] == "demo" and {"rules", "round3"} <= set(doc["systems"])
+    run = RunDir(tmp_path / "run")
+    summaries = {}
+    for name, entry in doc["systems"].items():
+        write_doc(
+            run.root / "counts" / f"{name}.json",
+            {"sample_ids": entry["sample_ids"], "counts": entry["counts"]},
+        )
+        summaries[name] = {"official": {"f1": entry["metrics"]["official.f1"]}}
+    write_doc(run.scores, {"suite": "demo", "systems": summaries, "gate": doc["settings"]})
+    assert invoke("gate", str(run.root), "--baseline", str(committed)).exit_code == 0
+    raised = tmp_path / "raised.json"
+    raised.write_text(committed.read_text())
+    _raise_baseline(raised, "rules")
+    res = invoke("gate", str(run.root), "--baseline", str(raised))
+    assert res.exit_code == 1 and "rules official.f1" in res.output and "REGRESSION" in res.output
