@@ -14,7 +14,15 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    ValidationInfo,
+    model_validator,
+)
 from pydantic.functional_validators import AfterValidator, BeforeValidator
 
 from harness.errors import HarnessError
@@ -252,7 +260,11 @@ class Suite(_Block):
     scoring: ScoringConfig = Field(default_factory=ScoringConfig)
     report: ReportBlock = Field(default_factory=ReportBlock)
     gate: GateBlock = Field(default_factory=GateBlock)
-    path: str | None = Field(None, exclude=True, description="set by load_suite")
+    _path: str | None = PrivateAttr(None)  # the file it was loaded from (load_suite sets it)
+
+    @property
+    def path(self) -> str | None:
+        return self._path
 
     @model_validator(mode="after")
     def _check(self) -> Suite:
@@ -352,7 +364,7 @@ def format_errors(err: ValidationError, prefix: str = "", root: type[BaseModel] 
         where, valid = _describe_loc(tuple(e["loc"]), root)
         where = ".".join(p for p in (prefix, where) if p)
         if e["type"] == "extra_forbidden":
-            hint = f"; valid: {', '.join(k for k in valid if k != 'path')}" if valid else ""
+            hint = f"; valid: {', '.join(valid)}" if valid else ""
             lines.append(f"{where}: unknown key{hint}")
         else:
             msg = e["msg"].removeprefix("Value error, ")
@@ -392,5 +404,5 @@ def load_suite(path: str | Path) -> Suite:
             Path(expand_env(str(d))) if Path(expand_env(str(d))).is_absolute() else base / expand_env(str(d))
             for d in suite.scoring.synonyms
         ]
-    suite.path = str(p.resolve())
+    suite._path = str(p.resolve())
     return suite
