@@ -96,6 +96,25 @@ def _failures(data: ReportData) -> tuple[list[str], list[tuple[str, list[Any]]]]
     return names, rows
 
 
+def outcomes(data: ReportData) -> list[dict[str, Any]]:
+    """Per system, against the reference: samples fixed, broken, right in both, wrong in both."""
+    ref = data.correct(data.reference)
+    rows = []
+    for s in data.systems:
+        if s == data.reference or not ref:
+            continue
+        mine = data.correct(s)
+        shared = [sid for sid in ref if sid in mine]
+        count = {"fixed": 0, "broken": 0, "both_right": 0, "both_wrong": 0}
+        for sid in shared:
+            key = {(False, True): "fixed", (True, False): "broken", (True, True): "both_right"}.get(
+                (ref[sid], mine[sid]), "both_wrong"
+            )
+            count[key] += 1
+        rows.append({"system": s, **count})
+    return rows
+
+
 def _examples(data: ReportData) -> list[dict[str, Any]]:
     correct = {s: data.correct(s) for s in data.systems}
     items = []
@@ -171,6 +190,7 @@ def render_html(data: ReportData) -> str:
             loss_charts=[c for c in loss_charts if c],
             contamination=_contamination(data),
             examples=_examples(data),
+            outcomes=outcomes(data),
             manifest=json.dumps(data.manifest, ensure_ascii=False, indent=2),
         )
     )

@@ -81,11 +81,23 @@ def contamination_lines(data: ReportData) -> list[Text]:
     return lines
 
 
+def outcome_lines(data: ReportData) -> list[Text]:
+    """One line per system: samples fixed and broken against the reference system."""
+    from harness.reporting.html import outcomes
+
+    return [
+        Text(f"{o['system']} vs {data.reference}: {o['fixed']} samples fixed, {o['broken']} broken")
+        for o in outcomes(data)
+    ]
+
+
 def render_terminal(data: ReportData, console: Console) -> None:
     parts: list[Any] = [metrics_table(data)]
     fails = failures_table(data)
     if fails is not None:
         parts.append(fails)
+    if data.traces:
+        parts.extend(outcome_lines(data))
     parts.extend(contamination_lines(data))
     # Piped output (CI logs, files) has no width to respect: do not squeeze the table into 80 columns.
     if not console.is_terminal and console.width < 200:

@@ -102,6 +102,11 @@ def test_report_has_every_section(fake_run: RunDir) -> None:
         "<svg",
     ):
         assert needle in html, needle
+    # base -> round3: 15 fixed, 1 broken (s0), 4 right in both, 0 wrong in both
+    assert (
+        '<td class="name">round3</td><td class="pos">15</td><td class="neg">1</td><td>4</td><td>0</td>'
+        in html
+    )
     # The example browser carries each system's per-sample outcome for the fixed/broken filters.
     assert 'data-c="0,0,1"' in html and 'data-c="1,1,0"' in html
 
