@@ -9,7 +9,8 @@ Qwen2.5-0.5B's shape (hidden 896, 24 layers, 14 heads, 2 kv heads, intermediate 
 `torch.set_num_threads` in the process it runs in), with the same dtype (bf16 where the CPU has
 native bf16, else fp32: "auto"), greedy, no cache. Sizes (env): HARNESS_BENCH_TINY_PROMPTS
 (600), HARNESS_BENCH_05B_PROMPTS (12), HARNESS_BENCH_NEW_TOKENS (32), HARNESS_BENCH_BATCH (hf
-batch, 16). The ratio vLLM/hf is in each benchmark's extra_info and printed; the goal is ≥ 3 on
+batch, 16), HARNESS_BENCH_TINY_ROUNDS (1), HARNESS_BENCH_05B_ROUNDS (2): rounds of (hf, vLLM),
+the best of each backend counts, since the machine may be shared. The ratio vLLM/hf is in each benchmark's extra_info and printed; the goal is ≥ 3 on
 CPU. Timings are only comparable within one run on one machine. The defaults take ~10 minutes
 on 2 CPU cores.
 
@@ -42,6 +43,11 @@ PROMPTS = {
     "qwen2.5-0.5b-shape": int(os.environ.get("HARNESS_BENCH_05B_PROMPTS", "12")),
 }
 HF_BATCH = int(os.environ.get("HARNESS_BENCH_BATCH", "16"))
+# Rounds of (hf, vllm) per model; each backend's best round counts (the machine is shared).
+ROUNDS = {
+    "tiny": int(os.environ.get("HARNESS_BENCH_TINY_ROUNDS", "1")),
+    "qwen2.5-0.5b-shape": int(os.environ.get("HARNESS_BENCH_05B_ROUNDS", "2")),
+}
 QWEN05_SHAPE = {
     "hidden_size": 896,
     "num_hidden_layers": 24,
@@ -140,8 +146,12 @@ def test_hf_vs_vllm_tokens_per_s(
     results: dict[str, dict] = {}
 
     def both() -> None:
-        for backend in ("hf", "vllm"):
-            results[backend] = _run(models[kind], data, backend, tmp_path / f"{backend}.json")
+        for _ in range(ROUNDS[kind]):  # alternate, so a burst of load elsewhere hits both
+            for backend in ("hf", "vllm"):
+                run = _run(models[kind], data, backend, tmp_path / f"{backend}.json")
+                best = results.get(backend)
+                if best is None or run["stats"]["tokens_per_s"] > best["stats"]["tokens_per_s"]:
+                    results[backend] = run
 
     benchmark.pedantic(both, rounds=1, iterations=1)
     hf, vl = results["hf"]["stats"], results["vllm"]["stats"]
@@ -150,6 +160,7 @@ def test_hf_vs_vllm_tokens_per_s(
     same = sum(results["hf"]["texts"][k] == results["vllm"]["texts"][k] for k in results["hf"]["texts"])
     info = {
         "model": kind,
+        "rounds": ROUNDS[kind],
         "prompts": f"{len(records)} × {NEW_TOKENS} new tokens, {prompts[1]}",
         "hf_tokens_per_s": hf["tokens_per_s"],
         "vllm_tokens_per_s": vl["tokens_per_s"],

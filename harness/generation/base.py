@@ -37,6 +37,9 @@ class HFOptions(_Strict):
     device: str | None = Field(None, description="torch device; default cuda when available, else cpu")
     trust_remote_code: bool = False
     revision: str | None = None
+    max_batch_tokens: int | None = Field(
+        None, ge=1, description="optional cap on a padded batch: rows × longest prompt, in tokens"
+    )
 
 
 class VLLMOptions(_Strict):

@@ -200,3 +200,19 @@ def test_cli_errors_are_one_line(tmp_path: Path, args: list[str], message: str) 
     )
     assert result.exit_code == 2, result.output
     assert message in result.output and "Traceback" not in result.output
+
+
+@pytest.mark.parametrize(
+    ("lengths", "budget", "expected"),
+    [
+        ([10, 10, 10, 10], 40, [[0, 1, 2, 3]]),
+        ([10, 10, 10, 10], 30, [[0, 1, 2], [3]]),
+        ([10, 10, 100, 100], 200, [[0, 1], [2, 3]]),  # the long prompt starts a new batch
+        ([500, 10], 100, [[0], [1]]),  # over budget alone: still one batch of one
+        ([], 100, []),
+    ],
+)
+def test_token_budget_batches(lengths: list[int], budget: int, expected: list[list[int]]) -> None:
+    from harness.generation.hf import token_budget_batches
+
+    assert token_budget_batches(lengths, budget) == expected
