@@ -18,8 +18,8 @@ Measured on the project's 2-core CPU machine (shared with other jobs, so noisy),
   tiny, 600 test-A prompts × 32 tokens, 1 round:      hf 85.8 tok/s, vLLM 758.1 tok/s → 8.8×
   0.5B-shape, 32 test-A prompts × 32, 1 round:        hf  2.0 tok/s, vLLM  11.4 tok/s → 5.7×
   0.5B-shape, 12 test-A prompts × 32, best of 2:      hf  3.7 tok/s, vLLM  15.3 tok/s → 4.2×
-One single-round run under heavy load elsewhere measured 0.5× (vLLM 71 s for 12 prompts that
-took it 9 s minutes later): hence the rounds.
+One single-round run (hf batch 4) under heavy load elsewhere measured 0.5× (vLLM 71 s for 12
+prompts that took it 9 s minutes later): hence the rounds.
 hf pays for padding: its batches pad to the longest prompt (up to ~2,700 tokens here) while
 vLLM packs prompts without padding and keeps adding new requests as others finish.
 """

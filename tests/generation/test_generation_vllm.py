@@ -95,3 +95,17 @@ def test_share_cache_lets_vllm_reuse_hf_generations(
     # Without --share-cache the backend is part of the key: same cache, nothing reused.
     own = generate(str(tiny_model_dir), records, {"base": None}, _cfg("hf"), cache_path=cache, progress=False)
     assert own.stats["cache_hits"] == 0
+
+
+def test_vllm_flags_an_adapter_that_changes_nothing(
+    tiny_model_dir: Path, gen_records: list[Record], adapters: dict[str, Path]
+) -> None:
+    systems = {"zero": str(adapters["zero"]), "a1": str(adapters["a1"])}
+    result = generate(
+        str(tiny_model_dir), gen_records[:8], systems, _cfg("vllm"), cache_path=None, progress=False
+    )
+    assert (
+        len(result.warnings) == 1
+        and "'zero'" in result.warnings[0]
+        and "changed nothing" in result.warnings[0]
+    )
