@@ -221,11 +221,15 @@ def generate(
             hits = cache.get_many(keys[name]) if cache is not None else {}
             texts[name] = [hits.get(k) for k in keys[name]]
             stats["cache_hits"] += sum(t is not None for t in texts[name])
-        # Shortest prompts first: batches pad little (hf) and results arrive early.
-        missing = {
-            n: sorted((i for i, t in enumerate(ts) if t is None), key=lambda i: len(prompts[i]))
-            for n, ts in texts.items()
-        }
+        # One generation per distinct missing prompt (records may repeat an input), shortest
+        # first: batches pad little (hf) and results arrive early.
+        missing: dict[str, list[int]] = {}
+        for n, ts in texts.items():
+            first: dict[str, int] = {}
+            for i, t in enumerate(ts):
+                if t is None:
+                    first.setdefault(keys[n][i], i)
+            missing[n] = sorted(first.values(), key=lambda i: len(prompts[i]))
         total_missing = sum(len(v) for v in missing.values())
         gen_start = time.perf_counter()
         with GenerationProgress(total_missing, enabled=progress) as bar:
@@ -243,6 +247,10 @@ def generate(
                             for i, out in zip(chunk, outs, strict=True)
                         )
                     stats["generated"] += len(chunk)
+            done = {keys[name][i]: texts[name][i] for i in idx}
+            texts[name] = [
+                t if t is not None else done[k] for t, k in zip(texts[name], keys[name], strict=True)
+            ]
         gen_seconds = time.perf_counter() - gen_start - backend.load_seconds
         stats["load_seconds"] = round(backend.load_seconds, 3)
         # Adapters served from the cache were checked when they were generated.

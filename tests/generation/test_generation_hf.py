@@ -88,3 +88,14 @@ def test_stop_strings_cut_the_text(tiny_model_dir: Path, gen_records: list[Recor
     )
     assert stop not in cut.rows["base"][0]["text"]
     assert text.startswith(cut.rows["base"][0]["text"])
+
+
+def test_repeated_inputs_are_generated_once(tiny_model_dir: Path, gen_records: list[Record]) -> None:
+    from dataclasses import replace
+
+    a, b = gen_records[:2]
+    records = [a, replace(b, sample_id="copy-of-" + a.sample_id, input=a.input), b]
+    result = generate(str(tiny_model_dir), records, {"base": None}, _cfg(), cache_path=None, progress=False)
+    preds = result.predictions("base")
+    assert result.stats["generated"] == 2
+    assert preds[a.sample_id] == preds["copy-of-" + a.sample_id] and len(preds) == 3
