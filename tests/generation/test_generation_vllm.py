@@ -109,3 +109,22 @@ def test_vllm_flags_an_adapter_that_changes_nothing(
         and "'zero'" in result.warnings[0]
         and "changed nothing" in result.warnings[0]
     )
+
+
+def test_cli_json_stdout_is_one_object_with_vllm(
+    tiny_model_dir: Path, gen_records: list[Record], adapters: dict[str, Path], tmp_path: Path
+) -> None:
+    import json
+    import subprocess
+    import sys
+
+    from harness.records import write_records
+
+    data = write_records(tmp_path / "d.jsonl", gen_records[:4])
+    cmd = [sys.executable, "-c", "from harness.cli import main; main()", "generate", "--model", str(tiny_model_dir),
+           "--adapter", f"r1={adapters['a1']}", "--data", str(data), "--backend", "vllm", "--max-new-tokens", "4",
+           "--no-cache", "--out", str(tmp_path / "p.jsonl"), "--json"]  # fmt: skip
+    done = subprocess.run(cmd, capture_output=True, text=True, check=True)
+    stats = json.loads(done.stdout)  # vLLM's own logs must not reach stdout
+    assert stats["backend"] == "vllm" and stats["generated"] == 4
+    assert len((tmp_path / "p.jsonl").read_text(encoding="utf-8").splitlines()) == 4
