@@ -8,13 +8,12 @@ counts samples per tag.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from harness.records import Record
-from harness.scoring.align import Alignment
-from harness.scoring.reader import Item, TextRead, _official_label_off
+from harness.scoring.align import Alignment, identity
+from harness.scoring.reader import Item, TextRead
 from harness.scoring.synonyms import normalize_entity
 
 
@@ -22,8 +21,8 @@ class SampleView:
     """Everything a tagger may look at for one sample (the entity list is read on first use)."""
 
     __slots__ = (
+        "_alignment",
         "_listed",
-        "alignment",
         "gold",
         "gold_items",
         "name_of",
@@ -38,14 +37,20 @@ class SampleView:
         pred_text: str,
         gold: TextRead,
         pred: TextRead,
-        alignment: Alignment,
+        alignment: Alignment | None,
         name_of: Callable[[str], tuple[str, str]],
     ) -> None:
         self.record, self.pred_text, self.gold, self.pred = record, pred_text, gold, pred
         self.gold_items = gold.dedup()[0]
-        self.alignment = alignment
+        self._alignment = alignment  # None: the prediction's entities are the gold's, in order
         self.name_of = name_of
         self._listed: frozenset[str] | bool | None = False
+
+    @property
+    def alignment(self) -> Alignment:
+        if self._alignment is None:
+            self._alignment = identity(len(self.gold_items))
+        return self._alignment
 
     @property
     def pred_items(self) -> list[Item]:
@@ -129,32 +134,26 @@ def drift(s: SampleView) -> list[int]:
     (as written, or as the official rule reads them: a trailing space makes 不标注)."""
     if not s.pred.items:
         return [i for i, line in enumerate(s.pred.lines) if line.strip()] or [0]
-    choices = frozenset(s.record.answer_choices or ())
-    bad = set(s.pred.prose)
-    lines = s.pred.item_lines
-    bad.update(
-        ln for p, ln in zip(s.pred.items, lines, strict=True) if not p.known or p.raw_label not in choices
-    )
-    bad.update(
-        ln for ln in set(lines) if ln < len(s.pred.lines) and _official_label_off(s.pred.lines[ln], choices)
-    )
-    return sorted(bad)
+    return s.pred.offformat_lines()
 
 
 @tagger("hallucination", trigger="extra")
 def hallucination(s: SampleView) -> list[int]:
     """A predicted entity that is neither in the input's entity list (nor a synonym of one) nor in gold."""
     gold_keys = {g.key for g in s.gold_items}
+    items = s.pred.items
+    # most extra predictions repeat a gold entity: the input's list is read only when one does not
+    cands = [j for j in s.alignment.extra if items[j].key not in gold_keys and items[j].norm not in gold_keys]
+    if not cands:
+        return []
     listed = s.listed
-    input_norm = normalize_entity(s.record.input) if listed is None else ""
-    out = []
-    for j in s.alignment.extra:
-        p = s.pred.items[j]
-        if p.key in gold_keys or p.norm in gold_keys:
-            continue
-        if (listed is not None and p.key not in listed) or (listed is None and p.norm not in input_norm):
-            out.append(s.pred.item_lines[j])
-    return out
+    if listed is not None:
+        out = [j for j in cands if items[j].key not in listed]
+    else:
+        input_norm = normalize_entity(s.record.input)
+        out = [j for j in cands if items[j].norm not in input_norm]
+    lines = s.pred.item_lines
+    return [lines[j] for j in out]
 
 
 @tagger("missing", source="gold", trigger="unmatched")
@@ -170,34 +169,25 @@ def header(s: SampleView) -> list[int]:
     return [0] if s.pred.first_pair else []
 
 
-_LIST_PREFIXES = (
-    "\n临床发现实体：",
-    "\n候选实体：",
-    "\n实体列表：",
-    "\n实体：",
-    "\n临床发现实体:",
-    "\n实体:",
-)
-_LIST_SPLIT = re.compile(r"，")  # the templates join the list with full-width commas
+# the line that lists the entities starts with one of these (the templates join the names
+# with full-width commas)
+_LIST_PREFIXES = ("临床发现实体：", "候选实体：", "实体列表：", "实体：", "临床发现实体:", "实体:")
 
 
 def listed_entities(input_text: str) -> list[str]:
     """The entity names an attr_cls input lists (its "临床发现实体：…" line); [] when it lists none.
 
-    The list follows the dialogue, so the last such line wins.
+    The list follows the dialogue, so the last such line wins (lines are searched from the end).
     """
-    text = "\n" + input_text
-    best, at = -1, ""
-    for prefix in _LIST_PREFIXES:
-        i = text.rfind(prefix)
-        if i > best:
-            best, at = i, prefix
-    if best < 0:
-        return []
-    start = best + len(at)
-    end = text.find("\n", start)
-    body = text[start:] if end < 0 else text[start:end]
-    return [e.strip() for e in _LIST_SPLIT.split(body) if e.strip()]
+    end = len(input_text)
+    while end >= 0:
+        start = input_text.rfind("\n", 0, end) + 1
+        if input_text.startswith(_LIST_PREFIXES, start, end):
+            at = next(p for p in _LIST_PREFIXES if input_text.startswith(p, start, end))
+            body = input_text[start + len(at) : end]
+            return [e.strip() for e in body.split("，") if e.strip()]
+        end = start - 1
+    return []
 
 
 __all__ = ["TAGGERS", "TRIGGERS", "SampleView", "Tagger", "listed_entities", "tagger"]

@@ -269,7 +269,7 @@ def _score(sc: Scorer, records: list[Record], predictions: dict[str, str]) -> Sc
         if p.first_pair:
             fired = fired + by_trigger["first_pair"]
         if fired:
-            view = SampleView(rec, text, g, p, al or identity(ng), name_of)
+            view = SampleView(rec, text, g, p, al, name_of)
             for t in fired:
                 lines = t.fn(view)
                 if lines:

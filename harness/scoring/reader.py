@@ -63,6 +63,7 @@ class TextRead:
         "_pairset",
         "_prose",
         "_repeat",
+        "choices",
         "first_pair",
         "header_line",
         "items",
@@ -73,8 +74,9 @@ class TextRead:
         "start",
     )
 
-    def __init__(self, lines: list[str], off: set[tuple[str, str]]) -> None:
+    def __init__(self, lines: list[str], off: set[tuple[str, str]], choices: frozenset[str]) -> None:
         self.lines = lines
+        self.choices = choices  # the record's answer choices the text was read with
         self.off = off  # official pairs (the PromptCBLUE rule)
         self.items: list[Item] = []
         self.norms: list[str] = []
@@ -146,6 +148,26 @@ class TextRead:
                 keep.append(k)
         return keep
 
+    def offformat_lines(self) -> list[int]:
+        """The lines that make the reading off-format: prose after the header, and pair lines with
+        a label unknown or outside the choices, as written or as the official rule reads it."""
+        bad = set(self.prose)
+        lines = self.item_lines
+        if self._infos is not None:  # lenient reading: each line's on-format flag is cached
+            infos = self._infos
+            bad.update(ln for ln in set(lines) if not infos[ln][4])
+            return sorted(bad)
+        choices = self.choices
+        bad.update(
+            ln
+            for it, ln in zip(self.items, lines, strict=True)
+            if not it.known or it.raw_label not in choices
+        )
+        bad.update(
+            ln for ln in set(lines) if ln < len(self.lines) and _official_label_off(self.lines[ln], choices)
+        )
+        return sorted(bad)
+
     def dedup_lines(self) -> list[int]:
         """Line index of each deduplicated item."""
         lines = self.item_lines
@@ -216,7 +238,7 @@ class Reader:
         rows = list(map((self._by_choices.get(choices) or self._for_choices(choices)).__getitem__, lines))
         off = set(map(_R_OFF, rows[1:]))  # the official rule drops line 0 whatever it holds
         off.discard(None)
-        out = TextRead(lines, off)  # type: ignore[arg-type]
+        out = TextRead(lines, off, choices)  # type: ignore[arg-type]
         out._infos = rows
         n = len(rows)
         f = 0
@@ -239,7 +261,7 @@ class Reader:
             if len(parts) == 2:
                 off.add((parts[0].strip(), parts[1] if parts[1] in choices else NOT_ANNOTATED_LONG))
         parsed = PARSERS[self.parser](text, choices)
-        out = TextRead(parsed.lines if self.parser != "lenient" else split_lines(text), off)
+        out = TextRead(parsed.lines if self.parser != "lenient" else split_lines(text), off, choices)
         out.header_line = parsed.header_line
         out.items = [
             Item(*self.name_of(p.entity), LABEL_INDEX[p.label], p.entity, p.known_label, p.raw_label)

@@ -1,0 +1,90 @@
+"""The scorer's shortcuts give the same answers as the plain definitions they replace."""
+
+from __future__ import annotations
+
+import pytest
+
+from harness.records import ATTR_CLS_CHOICES, ATTR_CLS_HEADER, LONG_LABELS, Record
+from harness.scoring.failures import SampleView, hallucination, listed_entities
+from harness.scoring.pipeline import Scorer, ScoringConfig
+from harness.scoring.reader import _official_label_off
+
+H = ATTR_CLS_HEADER
+POS, NEG = LONG_LABELS["阳性"], LONG_LABELS["阴性"]
+CHOICES = frozenset(ATTR_CLS_CHOICES)
+
+
+def plain_listed(input_text: str) -> list[str]:
+    """The definition: the last line that starts with a list prefix, split on full-width commas."""
+    prefixes = ("临床发现实体：", "候选实体：", "实体列表：", "实体：", "临床发现实体:", "实体:")
+    for line in reversed(input_text.split("\n")):
+        for p in prefixes:
+            if line.startswith(p):
+                return [e.strip() for e in line[len(p) :].split("，") if e.strip()]
+    return []
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "对话\n实体：发热，咳嗽\n答：",
+        "实体：发热",  # the list on the first line
+        "对话\n实体：a，b\n对话\n临床发现实体：c，d\n答：",  # the last list wins
+        "临床发现实体:c，d",  # half-width colon
+        "候选实体：x\n实体列表：y，z，",  # trailing comma
+        "说到实体：发热\n答：",  # not at a line start
+        "没有列表",
+        "",
+        "\n实体：\n",
+        "实体：a\n",
+    ],
+)
+def test_listed_entities_is_the_last_list_line(text: str) -> None:
+    assert listed_entities(text) == plain_listed(text)
+
+
+def _reference_offformat_lines(read, choices: frozenset[str]) -> list[int]:
+    """drift's definition, from items and raw lines (what the lenient fast path must equal)."""
+    bad = set(read.prose)
+    lines = read.item_lines
+    bad.update(
+        ln for it, ln in zip(read.items, lines, strict=True) if not it.known or it.raw_label not in choices
+    )
+    bad.update(ln for ln in set(lines) if _official_label_off(read.lines[ln], choices))
+    return sorted(bad)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        f"{H}\n发热：{POS}\n咳嗽：{NEG}",
+        f"{H}\n发热：{POS} \n咳嗽：{NEG}",  # a trailing space: the official rule reads 不标注
+        f"{H}\r\n发热：{POS}\r\n咳嗽：{NEG}",
+        f"{H}\n1. 发热: 阳性\n2. 咳嗽: negative",
+        f"{H}\n发热：{POS}\n以上仅供参考",
+        f"{H}\n发热：{POS}；咳嗽：很可能",
+        f"发热：{POS}\n咳嗽：{NEG}",
+        f"{H}\n\n发热：{POS}\n\n",
+        f"{H}\n发热：：{POS}",
+    ],
+)
+def test_offformat_lines_fast_path_equals_the_definition(text: str) -> None:
+    scorer = Scorer(ScoringConfig(bootstrap_resamples=0))
+    read = scorer.reader.read_once(text, CHOICES)
+    assert read.offformat_lines() == _reference_offformat_lines(read, CHOICES)
+    assert bool(read.offformat_lines()) == (read.offformat and bool(read.items))
+
+
+def test_hallucination_reads_the_input_list_only_for_entities_outside_gold() -> None:
+    scorer = Scorer(ScoringConfig(bootstrap_resamples=0))
+    gold = f"{H}\n发热：{POS}"
+    record = Record("s", "对话\n实体：发热\n答：", gold, list(ATTR_CLS_CHOICES), "attr_cls", "CHIP-MDCFNPC")
+
+    def view(pred: str) -> SampleView:
+        g, p, al, _ = scorer.sample(record, pred)
+        return SampleView(record, pred, g, p, al, scorer.name_of)
+
+    repeated = view(f"{H}\n发热：{POS}\n发热：{NEG}")  # the extra item repeats a gold entity
+    assert hallucination(repeated) == [] and repeated._listed is False
+    invented = view(f"{H}\n发热：{POS}\n头顶发光：{POS}")
+    assert hallucination(invented) == [2] and invented._listed == frozenset({"发热"})
