@@ -47,7 +47,9 @@ class VLLMOptions(_Strict):
 
     tensor_parallel_size: int = Field(1, ge=1)
     gpu_memory_utilization: float = Field(0.85, gt=0, le=1)
-    cpu_kvcache_gib: float = Field(2.0, gt=0, description="VLLM_CPU_KVCACHE_SPACE on the CPU build")
+    cpu_kvcache_gib: int = Field(
+        2, ge=1, description="KV cache GiB on the CPU build (VLLM_CPU_KVCACHE_SPACE)"
+    )
     max_model_len: int | None = Field(None, ge=16)
     enforce_eager: bool = True
     chunk_size: int = Field(256, ge=1, description="prompts per engine call, and per cache commit")

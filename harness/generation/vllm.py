@@ -70,7 +70,7 @@ def _set_env(config: GenerationConfig) -> None:
     # vLLM logs to stdout by default, which would break `--json` (stdout holds one JSON object).
     os.environ.setdefault("VLLM_LOGGING_STREAM", "ext://sys.stderr")
     os.environ.setdefault("VLLM_LOGGING_LEVEL", "WARNING")
-    os.environ.setdefault("VLLM_CPU_KVCACHE_SPACE", str(max(1, round(config.vllm.cpu_kvcache_gib))))
+    os.environ.setdefault("VLLM_CPU_KVCACHE_SPACE", str(config.vllm.cpu_kvcache_gib))
 
 
 class VLLMBackend:
