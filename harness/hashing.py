@@ -44,3 +44,22 @@ def sha256_tree(root: str | Path, suffixes: Iterable[str] | None = None) -> str:
             continue
         h.update(p.relative_to(root).as_posix().encode() + b"\0" + sha256_file(p).encode() + b"\n")
     return h.hexdigest()
+
+
+# Files that decide what a model or adapter computes: weights, configs, tokenizer, chat template.
+MODEL_FILE_SUFFIXES = (
+    ".safetensors",
+    ".bin",
+    ".gguf",
+    ".json",
+    ".jinja",
+    ".model",
+    ".tiktoken",
+    ".txt",
+    ".py",
+)
+
+
+def sha256_model_dir(root: str | Path) -> str:
+    """The content address of a model or adapter folder (every run and cache key uses this one)."""
+    return sha256_tree(root, MODEL_FILE_SUFFIXES)

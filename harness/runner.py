@@ -16,7 +16,7 @@ from typing import Any
 from rich.console import Console
 
 from harness.errors import HarnessError
-from harness.hashing import sha256_file, sha256_json, sha256_tree
+from harness.hashing import sha256_file, sha256_json, sha256_model_dir
 from harness.records import Record, write_records
 from harness.runs import RunDir, read_json, write_doc, write_rows
 from harness.steps import (
@@ -136,7 +136,7 @@ def run_suite(suite: Suite, out_root: Path, console: Console) -> RunOutcome:
                 write_doc(run.losses(s.name), read_json(losses))
             provenance[s.name] = {
                 "dir": str(result.adapter_dir),
-                "sha256": sha256_tree(result.adapter_dir),
+                "sha256": sha256_model_dir(result.adapter_dir),
                 "key": result.key,
             }
             if s.merged:
@@ -147,7 +147,7 @@ def run_suite(suite: Suite, out_root: Path, console: Console) -> RunOutcome:
                 adapters[s.name] = result.adapter_dir
         elif isinstance(s, AdapterSystem):
             adapters[s.name] = Path(s.path)
-            provenance[s.name] = {"dir": str(s.path), "sha256": sha256_tree(s.path)}
+            provenance[s.name] = {"dir": str(s.path), "sha256": sha256_model_dir(s.path)}
         elif isinstance(s, CheckpointSystem):
             merged[s.name] = Path(s.path)
             provenance[s.name] = {"dir": str(s.path), "sha256": hash_model(str(s.path))}

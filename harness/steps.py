@@ -12,7 +12,7 @@ from typing import Any
 from rich.console import Console
 
 from harness.errors import HarnessError
-from harness.hashing import sha256_file, sha256_json, sha256_tree
+from harness.hashing import sha256_file, sha256_json, sha256_model_dir
 from harness.records import Record, read_records, write_records
 from harness.runs import RunDir, new_manifest, write_doc, write_rows
 from harness.suite import Suite, TrainedSystem
@@ -217,7 +217,7 @@ def hash_model(path: str) -> str | None:
     p = Path(path)
     if not p.is_dir():
         return None  # a hub id: its revision is the identity
-    return sha256_tree(p, suffixes=(".json", ".safetensors", ".txt", ".model"))
+    return sha256_model_dir(p)
 
 
 def write_manifest(

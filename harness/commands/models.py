@@ -63,7 +63,7 @@ def tiny(
     The tokenizer has <|endoftext|> (pad), <|im_start|> and <|im_end|> (eos) and a Qwen-style
     chat template without a default system prompt.
     """
-    from harness.hashing import sha256_tree
+    from harness.hashing import sha256_model_dir
     from harness.training.tiny import build_tiny_model, count_parameters
 
     console = console_for(as_json)
@@ -90,7 +90,7 @@ def tiny(
         "heads": heads,
         "kv_heads": kv_heads,
         "seed": seed,
-        "sha256": sha256_tree(path),
+        "sha256": sha256_model_dir(path),
         "seconds": round(time.perf_counter() - start, 3),
     }
     if as_json:

@@ -5,20 +5,17 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from harness.hashing import sha256_json, sha256_tree
+from harness.hashing import sha256_json, sha256_model_dir
 
 if TYPE_CHECKING:
     from harness.generation.base import GenerationConfig
-
-# Files that decide what a model or adapter computes: weights, configs, tokenizer, template.
-MODEL_FILES = (".safetensors", ".bin", ".json", ".jinja", ".model", ".gguf", "merges.txt", "vocab.txt")
 
 
 def model_identity(model: str, config: GenerationConfig) -> str:
     """A local folder's content hash, a GGUF file's, or a hub id at its revision (or a remote name)."""
     path = Path(model)
     if path.is_dir():
-        return "tree:" + sha256_tree(path, MODEL_FILES)
+        return "tree:" + sha256_model_dir(path)
     if path.is_file():
         from harness.hashing import sha256_file
 
@@ -33,7 +30,7 @@ def adapter_identity(adapter: str, backend: str) -> str:
     """A LoRA folder's content hash; for the openai backend a served name is its own identity."""
     path = Path(adapter)
     if path.is_dir():
-        return "tree:" + sha256_tree(path, MODEL_FILES)
+        return "tree:" + sha256_model_dir(path)
     if backend == "openai":
         return f"served:{adapter}"
     from harness.errors import HarnessError

@@ -5,11 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from harness.hashing import sha256_json, sha256_tree
+from harness.hashing import sha256_json, sha256_model_dir
 from harness.records import Record
-
-# Files that decide what a local model computes (weights, config, tokenizer, chat template).
-_MODEL_SUFFIXES = (".json", ".safetensors", ".bin", ".model", ".txt", ".jinja", ".tiktoken", ".py")
 
 
 def model_identity(base_model: str) -> dict[str, str]:
@@ -20,7 +17,7 @@ def model_identity(base_model: str) -> dict[str, str]:
     """
     p = Path(base_model)
     if p.is_dir():
-        return {"kind": "path", "sha256": sha256_tree(p, _MODEL_SUFFIXES)}
+        return {"kind": "path", "sha256": sha256_model_dir(p)}
     repo, _, revision = base_model.partition("@")
     if not revision:
         revision = _cached_commit(repo) or "main"
