@@ -212,7 +212,9 @@ def _score(sc: Scorer, records: list[Record], predictions: dict[str, str]) -> Sc
     n_items: list[int] = []
     kept: list[tuple] = []
     skipped: dict[str, int] = {}
-    unpredicted = 0
+    unpredicted = extra_items = 0
+    last_choices: list[str] | None = None  # records of one task share their choices: look up once
+    cs = frozenset()
     for rec in records:
         if rec.task_type != "attr_cls" or not rec.answer_choices:
             skipped[rec.task_dataset] = skipped.get(rec.task_dataset, 0) + 1
@@ -221,20 +223,22 @@ def _score(sc: Scorer, records: list[Record], predictions: dict[str, str]) -> Sc
         if text is None:
             unpredicted += 1
             text = ""
-        cs = choice_sets.get(tuple(rec.answer_choices)) or sc.choices(rec)
+        if rec.answer_choices != last_choices:
+            last_choices = rec.answer_choices
+            cs = choice_sets.get(tuple(last_choices)) or sc.choices(rec)
         g = read(rec.target, cs)
         p = g if text == rec.target else read(text, cs)
         g_items, g_norms = g.dedup()
         p_items = p.items
-        tp = len(g.off & p.off)
         ng = len(g_items)
         if p is g and not g.repeat:  # the prediction is the gold text
             al = None
             codes += [a.label * (n_all + 1) for a in g_items]
-            sets += (tp, 0, 0, ng, 0, 0)
+            sets += (len(g.off), 0, 0, ng, 0, 0)
             repeats = extra = unmatched = False
         elif p.norms == g_norms and not g.repeat:  # the same distinct entities in the same order
             al = None
+            tp = len(g.off & p.off)
             new = [a.label * n_all + b.label for a, b in zip(g_items, p_items, strict=True)]
             codes += new
             ctp = sum(map(diagonal.__contains__, new))
@@ -242,6 +246,8 @@ def _score(sc: Scorer, records: list[Record], predictions: dict[str, str]) -> Sc
             repeats = extra = unmatched = False
         else:
             al = align(g_items, p_items, fuzzy)
+            tp = len(g.off & p.off)
+            extra_items += len(al.extra)
             alias: dict[str, str] = {}
             for gi, j in enumerate(al.pred_of):
                 if j >= 0:
@@ -280,7 +286,7 @@ def _score(sc: Scorer, records: list[Record], predictions: dict[str, str]) -> Sc
             if len(tags or ()) > 1:  # keep the configured tagger order
                 tags = {t.name: tags[t.name] for t in sc.taggers if t.name in tags}
         kept.append((rec, text, al, tags))
-    return _finish(sc, kept, sets, codes, n_items, tag_counts, skipped, unpredicted)
+    return _finish(sc, kept, sets, codes, n_items, tag_counts, skipped, unpredicted, extra_items)
 
 
 def _finish(
@@ -292,6 +298,7 @@ def _finish(
     tag_counts: dict[str, int],
     skipped: dict[str, int],
     unpredicted: int,
+    extra_items: int,
 ) -> ScoreResult:
     """Per-sample count matrix (vectorized from the item codes), metrics, CIs, the summary."""
     cfg = sc.config
@@ -313,7 +320,7 @@ def _finish(
     counts[:, M.LABEL_BASE :] = np.stack([tp, fp, fn], axis=2).reshape(n, 3 * n_lab)
     totals = counts.sum(axis=0)
     cls = M.classification_from_codes(np.bincount(codes, minlength=n_all * n_all))
-    cls["extra"] = sum(len(al.extra) for _, _, al, _ in kept if al is not None)
+    cls["extra"] = extra_items
     from harness.scoring.stats import bootstrap_ci
 
     summary: dict[str, Any] = {
