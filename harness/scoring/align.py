@@ -116,9 +116,11 @@ def align_greedy(gold: list[Item], pred: list[Item], fuzzy: FuzzyMatcher | None)
     left = list(range(n))
     passes = _PASSES
     first = _PASSES[0][1]
-    index = dict(zip(map(first, pred), range(len(pred)), strict=True))
-    if len(index) == len(pred):
-        # distinct (name, label) pairs predicted (the usual case): the first pass is plain lookups
+    # (name, label) -> its first prediction (built backwards, so the first occurrence wins)
+    index = dict(zip(map(first, reversed(pred)), range(len(pred) - 1, -1, -1), strict=True))
+    if len(index) == len(pred) or len(set(map(first, gold))) == n:
+        # distinct (name, label) pairs predicted (the usual case), or distinct ones in gold (so no
+        # two gold items compete for one key): the first pass is plain lookups
         left = []
         for i, k in enumerate(map(first, gold)):
             j = index.get(k)

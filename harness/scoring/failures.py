@@ -10,11 +10,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from operator import itemgetter
 
 from harness.records import Record
 from harness.scoring.align import Alignment, identity
 from harness.scoring.reader import Item, TextRead
 from harness.scoring.synonyms import normalize_entity
+
+_KEY = itemgetter(1)  # (normalized, canonical) name -> canonical
 
 
 class SampleView:
@@ -61,7 +64,7 @@ class SampleView:
         """Canonical keys of the input's entity list; None when the input lists none."""
         if self._listed is False:
             names = listed_entities(self.record.input)
-            self._listed = frozenset(self.name_of(e)[1] for e in names) if names else None
+            self._listed = frozenset(map(_KEY, map(self.name_of, names))) if names else None
         return self._listed  # type: ignore[return-value]
 
 

@@ -226,8 +226,9 @@ def _score(sc: Scorer, records: list[Record], predictions: dict[str, str]) -> Sc
         if rec.answer_choices != last_choices:
             last_choices = rec.answer_choices
             cs = choice_sets.get(tuple(last_choices)) or sc.choices(rec)
-        g = read(rec.target, cs)
-        p = g if text == rec.target else read(text, cs)
+        same = text == rec.target
+        g = read(rec.target, cs, same)  # the prediction-only features only when gold is predicted
+        p = g if same else read(text, cs)
         g_items, g_norms = g.dedup()
         p_items = p.items
         ng = len(g_items)

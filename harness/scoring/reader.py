@@ -81,8 +81,8 @@ class TextRead:
         self.items: list[Item] = []
         self.norms: list[str] = []
         self.header_line: int | None = None
-        self.first_pair = False  # line 0 holds a pair: the official rule drops it
-        self.offformat = False  # no pairs, prose lines, or labels unknown or outside the choices
+        self.first_pair: bool | None = None  # line 0 holds a pair: the official rule drops it
+        self.offformat: bool | None = None  # no pairs, prose lines, or labels unknown or outside the choices
         self.start = 0  # first line after the header
         self._infos: list[tuple] | None = None  # cached line readings (lenient path)
         self._item_lines: list[int] | None = None
@@ -222,18 +222,18 @@ class Reader:
             got = self._texts[(text, choices)] = self.read_once(text, choices)
         return got
 
-    def read_once(self, text: str, choices: frozenset[str]) -> TextRead:
+    def read_once(self, text: str, choices: frozenset[str], features: bool = True) -> TextRead:
         """The reading of `text`, not kept: the scoring loop drops each reading after its sample,
-        so nothing but reference counting ever has to free them (no cyclic-GC work later)."""
+        so nothing but reference counting ever has to free them (no cyclic-GC work later).
+
+        `features=False` skips what only a prediction needs (`offformat`, `first_pair` stay None):
+        the loop reads gold that way unless the prediction is the gold text itself.
+        """
         if self.parser != "lenient" or ("\r" in text and text.count("\r") != text.count("\r\n")):
             out = self._read_generic(text, choices)
-        else:
-            out = self._read_lenient(text, choices)
-        out.norms = list(map(_NORM, out.items))
-        return out
-
-    def _read_lenient(self, text: str, choices: frozenset[str]) -> TextRead:
-        # one memo lookup per line, then itemgetter maps: the per-line work stays in C
+            out.norms = list(map(_NORM, out.items))
+            return out
+        # the lenient reading: one memo lookup per line, then itemgetter maps (the work stays in C)
         lines = text.split("\n")
         rows = list(map((self._by_choices.get(choices) or self._for_choices(choices)).__getitem__, lines))
         off = set(map(_R_OFF, rows[1:]))  # the official rule drops line 0 whatever it holds
@@ -250,8 +250,10 @@ class Reader:
         start = out.start = f + 1 if header else f
         body = rows[start:] if start else rows
         out.items = items = list(chain.from_iterable(map(_ITEMS, body)))
-        out.offformat = not items or not all(map(_R_OK, body))
-        out.first_pair = f == 0 and not header and bool(rows[0][1])
+        out.norms = list(map(_NORM, items))
+        if features:
+            out.offformat = not items or not all(map(_R_OK, body))
+            out.first_pair = f == 0 and not header and bool(rows[0][1])
         return out
 
     def _read_generic(self, text: str, choices: frozenset[str]) -> TextRead:

@@ -88,3 +88,58 @@ def test_hallucination_reads_the_input_list_only_for_entities_outside_gold() -> 
     assert hallucination(repeated) == [] and repeated._listed is False
     invented = view(f"{H}\n发热：{POS}\n头顶发光：{POS}")
     assert hallucination(invented) == [2] and invented._listed == frozenset({"发热"})
+
+
+def _reference_align(gold: list, pred: list) -> tuple[list[int], list[str]]:
+    """The exact and synonym passes written plainly: gold in order takes the earliest unused match."""
+    from harness.scoring.align import _PASSES
+
+    used = [False] * len(pred)
+    pred_of, how = [-1] * len(gold), ["none"] * len(gold)
+    left = list(range(len(gold)))
+    for name, key in _PASSES:
+        still = []
+        for i in left:
+            j = next((j for j, p in enumerate(pred) if not used[j] and key(p) == key(gold[i])), None)
+            if j is None:
+                still.append(i)
+            else:
+                used[j], pred_of[i], how[i] = True, j, name
+        left = still
+    return pred_of, how
+
+
+@pytest.mark.parametrize("seed", range(300))
+def test_greedy_alignment_shortcut_equals_the_plain_passes(seed: int) -> None:
+    """Repeated predictions, repeated gold items, shared canonical names: same alignment."""
+    import random
+
+    from harness.scoring.align import align_greedy
+    from harness.scoring.reader import Item
+
+    rng = random.Random(seed)
+
+    def item() -> Item:
+        norm = rng.choice("abcd")
+        key = {"a": "A", "b": "A", "c": "C", "d": "D"}[norm]  # a and b are synonyms
+        return Item(norm, key, rng.randrange(3), norm, True, "")
+
+    gold = [item() for _ in range(rng.randrange(6))]
+    if seed % 2:  # the pipeline's gold is deduplicated by (name, label)
+        gold = list({(g.norm, g.label): g for g in reversed(gold)}.values())[::-1]
+    pred = [item() for _ in range(rng.randrange(7))]
+    al = align_greedy(gold, pred, None)
+    assert (al.pred_of, al.how) == _reference_align(gold, pred)
+
+
+def test_gold_reading_without_prediction_features_is_the_same_reading() -> None:
+    reader = Scorer(ScoringConfig(bootstrap_resamples=0)).reader
+    text = f"{H}\n发热：{POS}\n以上仅供参考"
+    full, light = reader.read_once(text, CHOICES), reader.read_once(text, CHOICES, features=False)
+    assert (light.items, light.norms, light.off, light.header_line) == (
+        full.items,
+        full.norms,
+        full.off,
+        full.header_line,
+    )
+    assert full.offformat is True and light.offformat is None and light.first_pair is None
