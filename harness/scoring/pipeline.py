@@ -23,7 +23,7 @@ from harness.scoring.align import ALIGNERS, Alignment, FuzzyMatcher, identity
 from harness.scoring.failures import TAGGERS, TRIGGERS, SampleView
 from harness.scoring.labels import ALL_LABELS, CANONICAL_LABELS, LABEL_INDEX, NONE
 from harness.scoring.parse import PARSERS
-from harness.scoring.reader import Reader, TextRead
+from harness.scoring.reader import _LABEL, Reader, TextRead
 from harness.scoring.synonyms import SynonymTable, load_synonyms, normalize_entity
 
 NONE_INDEX = LABEL_INDEX[NONE]
@@ -205,6 +205,7 @@ def _score(sc: Scorer, records: list[Record], predictions: dict[str, str]) -> Sc
     by_trigger = {trig: [t for t in sc.taggers if t.trigger == trig] for trig in TRIGGERS}
     n_all = len(ALL_LABELS)
     diagonal = frozenset(i * (n_all + 1) for i in range(n_all))  # codes of correct items
+    self_code = tuple(range(0, n_all * n_all, n_all + 1))  # label -> code of a correct item
     choice_sets = sc._choices
     tag_counts = {t.name: 0 for t in sc.taggers}
     sets: list[int] = []  # 6 ints per sample: official tp/fp/fn, canonical tp/fp/fn
@@ -234,7 +235,7 @@ def _score(sc: Scorer, records: list[Record], predictions: dict[str, str]) -> Sc
         ng = len(g_items)
         if p is g and not g.repeat:  # the prediction is the gold text
             al = None
-            codes += [a.label * (n_all + 1) for a in g_items]
+            codes += map(self_code.__getitem__, map(_LABEL, g_items))
             sets += (len(g.off), 0, 0, ng, 0, 0)
             repeats = extra = unmatched = False
         elif p.norms == g_norms and not g.repeat:  # the same distinct entities in the same order
