@@ -74,17 +74,22 @@ class FuzzyMatcher:
             return [[self.score(g, p) for p in preds] for g in golds]
         todo_g = sorted({g for g in golds for p in preds if (g, p) not in self._cache})
         if todo_g:
+            import numpy as np
             from rapidfuzz import fuzz, process
 
             todo_p = sorted(set(preds))
-            scores = process.cdist(todo_g, todo_p, scorer=fuzz.ratio)
+            # float64 like the single-pair scorer (cdist defaults to float32)
+            scores = process.cdist(todo_g, todo_p, scorer=fuzz.ratio, dtype=np.float64)
             if self.use_jieba:
-                import numpy as np
-
                 words = process.cdist(
-                    self._segment(todo_g), self._segment(todo_p), scorer=fuzz.token_sort_ratio
+                    self._segment(todo_g),
+                    self._segment(todo_p),
+                    scorer=fuzz.token_sort_ratio,
+                    dtype=np.float64,
                 )
-                scores = np.maximum(scores, words)
+                # The same rule as `score`: words count only below the threshold, so a pair
+                # scores the same whichever path meets it first.
+                scores = np.where(scores >= self.threshold, scores, np.maximum(scores, words))
             for i, g in enumerate(todo_g):
                 for j, p in enumerate(todo_p):
                     self._cache[(g, p)] = float(scores[i][j])

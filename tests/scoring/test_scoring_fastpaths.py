@@ -143,3 +143,30 @@ def test_gold_reading_without_prediction_features_is_the_same_reading() -> None:
         full.header_line,
     )
     assert full.offformat is True and light.offformat is None and light.first_pair is None
+
+
+def test_fuzzy_matrix_scores_like_pairwise_score() -> None:
+    """cdist (big leftovers) and single calls share a cache: they must give the same number.
+
+    The pairs have a character ratio above the threshold (80 here) and a higher jieba word
+    score, the case where the two paths used to differ.
+    """
+    from harness.scoring.align import FuzzyMatcher
+
+    golds = [
+        "口干口苦食欲不振明显加重",
+        "反复咳嗽咳痰两周伴发热",
+        "头痛头晕恶心呕吐一周余",
+        "肚子很疼",
+        "发热三天",
+    ]
+    preds = [
+        "口苦口干食欲不振明显加重",
+        "咳痰反复咳嗽两周伴发热",
+        "头晕头痛恶心呕吐一周余",
+        "肚子很疼啊",
+        "发热了三天",
+    ]
+    by_matrix = FuzzyMatcher(threshold=80.0).matrix(golds, preds)
+    pairwise = FuzzyMatcher(threshold=80.0)
+    assert by_matrix == [[pairwise.score(g, p) for p in preds] for g in golds]
