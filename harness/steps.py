@@ -97,6 +97,8 @@ def base_model_path(suite: Suite, data: Data, work: Path, console: Console) -> s
         vocab_size=tiny.vocab_size,
         heads=tiny.heads,
         kv_heads=tiny.kv_heads,
+        entity_tokens=tiny.entity_tokens,
+        copy_steps=tiny.copy_steps,
     )
     return str(out)
 

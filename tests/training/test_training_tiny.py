@@ -83,3 +83,46 @@ def test_cli_models_tiny_json(small_corpus: Path, tmp_path: Path) -> None:
     assert info["sha256"] == sha256_tree(out)
     bad = CliRunner().invoke(cli, ["models", "tiny", "--corpus", str(tmp_path / "nope"), "--out", str(out)])
     assert bad.exit_code == 2 and "corpus not found" in bad.output
+
+
+def test_entity_words_are_answer_names_longest_first() -> None:
+    from harness.training.tiny_pretrain import entity_words
+
+    texts = ["头\n干咳：阳性\n咳：阴性\n说明：a：b\n", "问题\n没有冒号的行", "header\n喘息：其他"]
+    assert entity_words(texts) == ["喘息", "干咳", "咳"]
+
+
+def test_entity_tokens_spell_a_finding_alike_everywhere(small_corpus: Path, tmp_path: Path) -> None:
+    from transformers import AutoTokenizer
+
+    plain = build_tiny_model(small_corpus, tmp_path / "p", hidden=64, heads=2, kv_heads=1)
+    split = build_tiny_model(small_corpus, tmp_path / "s", hidden=64, heads=2, kv_heads=1, entity_tokens=True)
+    words = [AutoTokenizer.from_pretrained(m) for m in (plain, split)]
+    text = "医生：有乏力吗？\n患者：这两天拉肚子"
+    pieces = [[t.decode([i]) for i in t(text, add_special_tokens=False)["input_ids"]] for t in words]
+    assert pieces[1][2:5] == ["有", "乏力", "吗"]  # the finding is one token, never glued to 有…吗
+    assert words[1].decode(words[1](text, add_special_tokens=False)["input_ids"]) == text
+
+
+@pytest.mark.slow
+def test_copy_steps_train_every_weight_and_keep_the_tokenizer(small_corpus: Path, tmp_path: Path) -> None:
+    from safetensors.torch import load_file
+
+    kw = {"hidden": 64, "heads": 2, "kv_heads": 1, "entity_tokens": True}
+    a = build_tiny_model(small_corpus, tmp_path / "a", **kw)
+    b = build_tiny_model(small_corpus, tmp_path / "b", copy_steps=3, **kw)
+    assert sha256_tree(a, ["tokenizer.json"]) == sha256_tree(b, ["tokenizer.json"])
+    wa, wb = (load_file(str(m / "model.safetensors")) for m in (a, b))
+    changed = [k for k in wa if not (wa[k] == wb[k]).all()]
+    assert "model.embed_tokens.weight" in changed and any("layers.1.mlp" in k for k in changed)
+
+
+def test_copy_drills_list_then_copy_each_word_on_its_own_line() -> None:
+    from harness.training.tiny_pretrain import copy_drills
+
+    for drill in copy_drills(["发热", "咳嗽", "头痛", "腹泻", "乏力", "恶心"], 20, seed=1):
+        head, answer = drill.split("\n答：\n")
+        listed = head.removeprefix("实体：").split("，")
+        assert 2 <= len(listed) <= 5 and len(set(listed)) == len(listed)
+        assert [line.split("：")[0] for line in answer.split("\n")] == listed
+    assert copy_drills(["a", "b", "c"], 5, seed=2) == copy_drills(["a", "b", "c"], 5, seed=2)
