@@ -46,6 +46,18 @@ def models() -> None:
     show_default=True,
     help="BPE vocabulary size (upper bound; small corpora give fewer).",
 )
+@click.option(
+    "--entity-tokens",
+    is_flag=True,
+    help="Make every finding named in the corpus's answers one token (as a big model's vocabulary holds common terms).",
+)
+@click.option(
+    "--copy-steps",
+    default=0,
+    show_default=True,
+    type=click.IntRange(min=0),
+    help="Full fine-tuning steps on copy drills before saving (the base skill LoRA cannot add; see the demo suite).",
+)
 @json_option
 def tiny(
     corpus: str,
@@ -56,6 +68,8 @@ def tiny(
     heads: int,
     kv_heads: int,
     vocab_size: int,
+    entity_tokens: bool,
+    copy_steps: int,
     as_json: bool,
 ) -> None:
     """Train a byte-level BPE tokenizer on CORPUS and save it with a random Qwen2ForCausalLM.
@@ -77,6 +91,8 @@ def tiny(
         vocab_size=vocab_size,
         heads=heads,
         kv_heads=kv_heads,
+        entity_tokens=entity_tokens,
+        copy_steps=copy_steps,
     )
     import json
 
@@ -90,6 +106,8 @@ def tiny(
         "heads": heads,
         "kv_heads": kv_heads,
         "seed": seed,
+        "entity_tokens": entity_tokens,
+        "copy_steps": copy_steps,
         "sha256": sha256_model_dir(path),
         "seconds": round(time.perf_counter() - start, 3),
     }

@@ -10,7 +10,7 @@ from click.testing import CliRunner
 
 from harness.cli import cli
 from harness.errors import HarnessError
-from harness.hashing import sha256_tree
+from harness.hashing import sha256_model_dir, sha256_tree
 from harness.records import Record
 from harness.training.tiny import build_tiny_model, count_parameters, iter_corpus
 
@@ -75,12 +75,13 @@ def test_cli_models_tiny_json(small_corpus: Path, tmp_path: Path) -> None:
     out = tmp_path / "m"
     res = CliRunner().invoke(
         cli, ["models", "tiny", "--corpus", str(small_corpus), "--out", str(out), "--hidden", "64",
-              "--heads", "2", "--kv-heads", "1", "--json"],
+              "--heads", "2", "--kv-heads", "1", "--entity-tokens", "--copy-steps", "2", "--json"],
     )  # fmt: skip
     assert res.exit_code == 0, res.output
     info = json.loads(res.stdout)
     assert info["path"] == str(out) and info["parameters"] == count_parameters(out) > 0
-    assert info["sha256"] == sha256_tree(out)
+    assert info["sha256"] == sha256_model_dir(out)
+    assert info["entity_tokens"] is True and info["copy_steps"] == 2
     bad = CliRunner().invoke(cli, ["models", "tiny", "--corpus", str(tmp_path / "nope"), "--out", str(out)])
     assert bad.exit_code == 2 and "corpus not found" in bad.output
 
