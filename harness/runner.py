@@ -79,8 +79,11 @@ def score_and_report(
     run: RunDir, scores: dict[str, Any], scoring: Any, test: list[Record], console: Console | None
 ) -> dict[str, Any]:
     """Score every system's stored predictions, write scores.json and index.html, print the table."""
+    from harness.scoring.pipeline import Scorer
+
+    scorer = Scorer(scoring)  # built after any synonym edit: rescoring gets fresh caches
     scores["systems"] = {
-        s: score_system(run, scoring, test, s, load_run_predictions(run, s)) for s in scores["order"]
+        s: score_system(run, scorer, test, s, load_run_predictions(run, s)) for s in scores["order"]
     }
     scores["scoring"] = scoring.model_dump(mode="json")
     write_doc(run.scores, scores)

@@ -201,12 +201,16 @@ def generate_all(
 
 
 def score_system(
-    run: RunDir, suite_scoring: Any, test: list[Record], system: str, preds: dict[str, str]
+    run: RunDir, scorer: Any, test: list[Record], system: str, preds: dict[str, str]
 ) -> dict[str, Any]:
-    """Score one system's predictions; writes its traces and per-sample counts; returns its summary."""
+    """Score one system's predictions; writes its traces and per-sample counts; returns its summary.
+
+    `scorer` is one `harness.scoring.pipeline.Scorer` shared by every system of a run, so its
+    synonym, name and fuzzy caches serve them all.
+    """
     from harness.scoring.pipeline import score
 
-    result = score(test, preds, suite_scoring)
+    result = score(test, preds, scorer=scorer)
     write_rows(run.traces(system), list(result.traces))
     write_doc(
         run.root / "counts" / f"{system}.json",
