@@ -157,7 +157,9 @@ class TinyModelBlock(_Block):
     heads: int = 4
     kv_heads: int = 2
     entity_tokens: bool = Field(False, description="the corpus answers' entity names become whole tokens")
-    copy_steps: int = Field(0, ge=0, description="full fine-tuning steps on copy drills (harness.training.tiny_pretrain)")
+    copy_steps: int = Field(
+        0, ge=0, description="full fine-tuning steps on copy drills (harness.training.tiny_pretrain)"
+    )
 
 
 class BaseModelBlock(_Block):
