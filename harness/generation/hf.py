@@ -103,24 +103,51 @@ def token_budget_batches(lengths: list[int], budget: int) -> list[list[int]]:
     return batches
 
 
-class HFBackend:
-    """transformers + peft; one model in memory serves the base and every adapter."""
+class LocalBackend:
+    """What the in-process backends share: adapter checks, the tokenizer and prompt rendering.
 
-    name = "hf"
+    The model itself loads on the first generate(): a run of cache hits never loads it.
+    """
 
-    def __init__(self, model: str, adapters: dict[str, str], config: GenerationConfig):
+    def __init__(
+        self,
+        model: str,
+        adapters: dict[str, str],
+        config: GenerationConfig,
+        *,
+        chunk_size: int,
+        trust_remote_code: bool,
+        revision: str | None,
+    ):
         for system, path in adapters.items():
             check_adapter_dir(system, path)
         self.config = config
         self.model_name = model
         self.adapters = adapters
-        self.chunk_size = config.batch_size
+        self.chunk_size = chunk_size
         self.load_seconds = 0.0
+        self.tokenizer = load_tokenizer(model, trust_remote_code=trust_remote_code, revision=revision)
+
+    def render(self, record: Record, system_prompt: str | None) -> str:
+        return build_prompt(self.tokenizer, record, system_prompt)
+
+
+class HFBackend(LocalBackend):
+    """transformers + peft; one model in memory serves the base and every adapter."""
+
+    name = "hf"
+
+    def __init__(self, model: str, adapters: dict[str, str], config: GenerationConfig):
         opts = config.hf
-        self.tokenizer = load_tokenizer(
-            model, trust_remote_code=opts.trust_remote_code, revision=opts.revision
+        super().__init__(
+            model,
+            adapters,
+            config,
+            chunk_size=config.batch_size,
+            trust_remote_code=opts.trust_remote_code,
+            revision=opts.revision,
         )
-        self.model: Any = None  # loaded on the first generate(): a run of cache hits never loads it
+        self.model: Any = None
         self._peft_names: dict[str, str] = {}
 
     def _load(self) -> None:
@@ -156,9 +183,6 @@ class HFBackend:
                 self.model.load_adapter(path, adapter_name=self._peft_names[system])
             self.model.to(self.device).eval()
         self.load_seconds += time.perf_counter() - start
-
-    def render(self, record: Record, system_prompt: str | None) -> str:
-        return build_prompt(self.tokenizer, record, system_prompt)
 
     def _context(self, system: str | None) -> contextlib.AbstractContextManager[Any]:
         if not self._peft_names:

@@ -40,9 +40,7 @@ from typing import Any
 
 from harness.errors import HarnessError
 from harness.generation.base import Completion, GenerationConfig, truncate_at_stop
-from harness.generation.hf import check_adapter_dir, encode, load_tokenizer, resolve_dtype
-from harness.prompts import build_prompt
-from harness.records import Record
+from harness.generation.hf import LocalBackend, encode, resolve_dtype
 
 _VLLM_LORA_RANKS = (1, 8, 16, 32, 64, 128, 256, 320, 512)
 
@@ -73,24 +71,22 @@ def _set_env(config: GenerationConfig) -> None:
     os.environ.setdefault("VLLM_CPU_KVCACHE_SPACE", str(config.vllm.cpu_kvcache_gib))
 
 
-class VLLMBackend:
+class VLLMBackend(LocalBackend):
     """One `vllm.LLM` engine for the base model and every adapter."""
 
     name = "vllm"
 
     def __init__(self, model: str, adapters: dict[str, str], config: GenerationConfig):
-        for system, path in adapters.items():
-            check_adapter_dir(system, path)
-        self.config = config
-        self.model_name = model
-        self.adapters = adapters
-        self.chunk_size = config.vllm.chunk_size
-        self.load_seconds = 0.0
         opts = config.vllm
-        self.tokenizer = load_tokenizer(
-            model, trust_remote_code=opts.trust_remote_code, revision=opts.revision
+        super().__init__(
+            model,
+            adapters,
+            config,
+            chunk_size=opts.chunk_size,
+            trust_remote_code=opts.trust_remote_code,
+            revision=opts.revision,
         )
-        self.llm: Any = None  # loaded on the first generate(): a run of cache hits never loads it
+        self.llm: Any = None
         self._requests: dict[str, Any] = {}
 
     def _load(self) -> None:
@@ -139,9 +135,6 @@ class VLLMBackend:
             for i, (system, path) in enumerate(self.adapters.items())
         }
         self.load_seconds += time.perf_counter() - start
-
-    def render(self, record: Record, system_prompt: str | None) -> str:
-        return build_prompt(self.tokenizer, record, system_prompt)
 
     def _sampling(self) -> Any:
         from vllm import SamplingParams
