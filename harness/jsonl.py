@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from harness.errors import Problem, require_file
 
@@ -58,6 +58,32 @@ def iter_json_objects(path: str | Path) -> Iterator[tuple[int, Any | Problem]]:
 
 _UMASK = os.umask(0o022)  # read the process umask once (setting it is the only way to read it)
 os.umask(_UMASK)
+
+
+T = TypeVar("T")
+
+
+def iter_unique_items(
+    path: str | Path,
+    parse: Callable[[Any, str, int], T | Problem],
+    key: Callable[[T], str],
+    key_field: str,
+) -> Iterator[tuple[int, T | Problem]]:
+    """Yield (line, parsed item) or (line, Problem): every line parsed, a repeated key a problem.
+
+    The one loop behind every validating reader, so "duplicate id … (first on line N)" reads
+    the same everywhere.
+    """
+    seen: dict[str, int] = {}
+    for line, obj in iter_json_objects(path):
+        item = obj if isinstance(obj, Problem) else parse(obj, str(path), line)
+        if not isinstance(item, Problem):
+            k = key(item)
+            if k in seen:
+                item = Problem(str(path), line, key_field, f"duplicate id {k!r} (first on line {seen[k]})")
+            else:
+                seen[k] = line
+        yield line, item
 
 
 def dumps_line(obj: Any) -> str:

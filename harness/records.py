@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from harness.errors import DataError, Problem
-from harness.jsonl import iter_json_objects, write_jsonl
+from harness.jsonl import iter_unique_items, write_jsonl
 
 ATTR_CLS_HEADER = "上述对话中临床发现实体以及其阴阳性判别如下："
 ENTITY_SEP = "："  # full-width colon between entity and label (the official rule splits on it)
@@ -113,23 +113,10 @@ def read_records(
     types = {task_type} if isinstance(task_type, str) else set(task_type or ())
     datasets = {task_dataset} if isinstance(task_dataset, str) else set(task_dataset or ())
     result = ReadResult(path=str(path))
-    seen: dict[str, int] = {}
-    for line, obj in iter_json_objects(path):
-        rec = obj if isinstance(obj, Problem) else parse_record(obj, str(path), line)
+    for _, rec in iter_unique_items(path, parse_record, lambda r: r.sample_id, "sample_id"):
         if isinstance(rec, Problem):
             result.problems.append(rec)
             continue
-        if rec.sample_id in seen:
-            result.problems.append(
-                Problem(
-                    str(path),
-                    line,
-                    "sample_id",
-                    f"duplicate id {rec.sample_id!r} (first on line {seen[rec.sample_id]})",
-                )
-            )
-            continue
-        seen[rec.sample_id] = line
         if (types and rec.task_type not in types) or (datasets and rec.task_dataset not in datasets):
             continue
         result.records.append(rec)

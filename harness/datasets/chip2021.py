@@ -34,7 +34,7 @@ from typing import Any, Literal
 
 from harness.datasets.templates import ATTR_CLS_TEMPLATES, fill_template, load_templates
 from harness.errors import DataError, HarnessError, Problem
-from harness.jsonl import iter_json_objects
+from harness.jsonl import iter_unique_items
 from harness.records import ATTR_CLS_CHOICES, ATTR_CLS_HEADER, LONG_LABELS, OnError, Record
 
 ConflictPolicy = Literal["last", "first", "majority"]
@@ -266,20 +266,10 @@ def convert_chip2021(
             raise HarnessError("templates: expected at least one template")
     result = ConvertResult()
     stats: Counter[str] = Counter()
-    seen: dict[str, int] = {}
-    for line, obj in iter_json_objects(path):
-        dialog = obj if isinstance(obj, Problem) else parse_dialog(obj, str(path), line)
-        if isinstance(dialog, Dialog) and dialog.dialog_id in seen:
-            dialog = Problem(
-                str(path),
-                line,
-                "dialog_id",
-                f"duplicate id {dialog.dialog_id!r} (first on line {seen[dialog.dialog_id]})",
-            )
+    for _, dialog in iter_unique_items(path, parse_dialog, lambda d: d.dialog_id, "dialog_id"):
         if isinstance(dialog, Problem):
             result.problems.append(dialog)
             continue
-        seen[dialog.dialog_id] = line
         stats["dialogs"] += 1
         stats["raw_mentions"] += sum(len(t.mentions) for t in dialog.turns)
         pick = random.Random(f"{seed}:{dialog.dialog_id}").randrange(len(template_list))

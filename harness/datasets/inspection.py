@@ -22,7 +22,7 @@ from typing import Any
 
 from harness.datasets.templates import HEADERS
 from harness.errors import DataError, Problem
-from harness.jsonl import iter_json_objects
+from harness.jsonl import iter_unique_items
 from harness.records import OnError, Record, parse_record
 from harness.scoring.official import official_pairs
 
@@ -153,20 +153,10 @@ def inspect_file(path: str | Path, *, on_error: OnError = "skip") -> InspectRepo
     """Inspect one PromptCBLUE file. `on_error="fail"` raises on unreadable lines; content
     findings (real gold files have some) are always reported, never fatal."""
     report = InspectReport(path=str(path))
-    seen: dict[str, int] = {}
-    for line, obj in iter_json_objects(path):
-        rec = obj if isinstance(obj, Problem) else parse_record(obj, str(path), line)
-        if isinstance(rec, Record) and rec.sample_id in seen:
-            rec = Problem(
-                str(path),
-                line,
-                "sample_id",
-                f"duplicate id {rec.sample_id!r} (first on line {seen[rec.sample_id]})",
-            )
+    for line, rec in iter_unique_items(path, parse_record, lambda r: r.sample_id, "sample_id"):
         if isinstance(rec, Problem):
             report.bad_lines.append(rec)
             continue
-        seen[rec.sample_id] = line
         ds = rec.task_dataset
         report.records += 1
         report.by_task_dataset[ds] += 1
