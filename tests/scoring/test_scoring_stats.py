@@ -11,6 +11,7 @@ from harness.errors import HarnessError
 from harness.records import ATTR_CLS_CHOICES, ATTR_CLS_HEADER, LONG_LABELS, Record
 from harness.scoring import metrics as M
 from harness.scoring.pipeline import ScoringConfig, score
+from harness.scoring import stats
 from harness.scoring.stats import bootstrap_ci, mcnemar, paired_bootstrap, resampled_sums
 
 POS, NEG = LONG_LABELS["阳性"], LONG_LABELS["阴性"]
@@ -39,6 +40,45 @@ def test_resampled_sums_equal_index_resampling_in_distribution() -> None:
     # same mean and spread as drawing 300 row indices with replacement
     assert np.allclose(grouped.mean(0), direct.mean(0), rtol=0.02)
     assert np.allclose(grouped.std(0), direct.std(0), rtol=0.1)
+
+
+def _mixed_counts() -> np.ndarray:
+    """Rows that repeat often (drawn by the multinomial) and rarely (by uniform index draws)."""
+    rng = np.random.default_rng(5)
+    distinct = rng.integers(0, 6, size=(60, M.N_COLUMNS))
+    mult = np.concatenate([np.full(10, 40), np.arange(1, 51) % stats._RARE + 1])
+    return np.repeat(distinct, mult, axis=0)
+
+
+@pytest.mark.parametrize("block_cells", [1 << 17, 7])  # one block per level, and many small ones
+def test_exact_bootstrap_has_the_multinomial_moments(monkeypatch, block_cells: int) -> None:
+    monkeypatch.setattr(stats, "_BLOCK_CELLS", block_cells)
+    counts = _mixed_counts().astype(np.float64)
+    n = len(counts)
+    sums = resampled_sums(counts, 4000, seed=0)
+    mean_row = counts.mean(0)
+    cov_row = np.cov(counts.T, bias=True)
+    # sums of n rows drawn with replacement: mean n·μ, covariance n·Σ
+    assert np.allclose(sums.mean(0), n * mean_row, rtol=0.01)
+    assert np.allclose(np.cov(sums.T), n * cov_row, rtol=0.12, atol=0.12 * n * cov_row.diagonal().mean())
+    assert (sums.sum(1) == sums.sum(1).round()).all()  # whole rows only
+
+
+def test_group_rows_falls_back_when_hashes_collide(monkeypatch) -> None:
+    counts = _mixed_counts()
+    rows, mult = stats._group_rows(counts)
+    want_rows, want_mult = np.unique(counts, axis=0, return_counts=True)
+    order = np.lexsort(rows.T[::-1])
+    assert (rows[order] == want_rows).all() and (mult[order] == want_mult).all()
+    monkeypatch.setattr(stats, "_ROW_HASH", np.zeros_like(stats._ROW_HASH))  # every row collides
+    rows, mult = stats._group_rows(counts)
+    assert (rows == want_rows).all() and (mult == want_mult).all()
+
+
+def test_exact_bootstrap_ignores_the_order_of_samples() -> None:
+    counts = _mixed_counts()
+    shuffled = counts[np.random.default_rng(9).permutation(len(counts))]
+    assert (resampled_sums(counts, 50, seed=3) == resampled_sums(shuffled, 50, seed=3)).all()
 
 
 def test_poisson_bootstrap_is_close_to_exact() -> None:
