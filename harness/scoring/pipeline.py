@@ -20,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from harness.records import Record
 from harness.scoring import metrics as M
 from harness.scoring.align import ALIGNERS, Alignment, FuzzyMatcher, identity
-from harness.scoring.failures import TAGGERS, TRIGGERS, SampleView
+from harness.scoring.failures import TAGGERS, TRIGGERS, SampleView, Tagger
 from harness.scoring.labels import ALL_LABELS, CANONICAL_LABELS, LABEL_INDEX, NONE
 from harness.scoring.parse import PARSERS
 from harness.scoring.reader import _LABEL, Reader, TextRead
@@ -102,14 +102,24 @@ class ScoreResult:
     item_correct: np.ndarray  # bool per gold item (samples in order, items in gold order)
     item_sample: np.ndarray  # sample index of each item
     _scorer: Any = field(default=None, repr=False)
-    _kept: list[tuple] = field(default_factory=list, repr=False)  # (record, text, alignment|None, tags|None)
+    # per scored sample: record, prediction text, alignment (None: identity) and tags (None: none).
+    # Four flat lists, not one tuple per sample: fewer objects for the cyclic GC to walk.
+    _records: list[Record] = field(default_factory=list, repr=False)
+    _texts: list[str] = field(default_factory=list, repr=False)
+    _alignments: list[Alignment | None] = field(default_factory=list, repr=False)
+    _tags: list[dict[str, list[int]] | None] = field(default_factory=list, repr=False)
+
+    @property
+    def kept(self) -> list[tuple[Record, str, Alignment | None, dict[str, list[int]] | None]]:
+        """(record, text, alignment or None, tags or None) per scored sample."""
+        return list(zip(self._records, self._texts, self._alignments, self._tags, strict=True))
 
     @cached_property
     def traces(self) -> list[dict[str, Any]]:
         """Per-sample JSON-able traces (built on first access)."""
         from harness.scoring.trace import build_trace
 
-        return [build_trace(self._scorer, k, self.counts[i]) for i, k in enumerate(self._kept)]
+        return [build_trace(self._scorer, k, self.counts[i]) for i, k in enumerate(self.kept)]
 
     def correct_by_sample(self) -> dict[str, list[bool]]:
         """sample_id → per-gold-item correctness, for pairing items across two results."""
@@ -198,11 +208,24 @@ def score(
             gc.enable()
 
 
+class _Plans(dict):
+    """(repeats, offformat, extra, unmatched, first_pair) -> the taggers that may fire, in order."""
+
+    def __init__(self, taggers: list[Tagger]) -> None:
+        super().__init__()
+        self.taggers = taggers
+
+    def __missing__(self, features: tuple[bool, ...]) -> list[Tagger]:
+        on = {trig for trig, flag in zip(TRIGGERS, features, strict=True) if flag}
+        plan = self[features] = [t for t in self.taggers if t.trigger is None or t.trigger in on]
+        return plan
+
+
 def _score(sc: Scorer, records: list[Record], predictions: dict[str, str]) -> ScoreResult:
     read, align, fuzzy, name_of = sc.reader.read_once, sc.align, sc.fuzzy, sc.name_of
-    # taggers by the feature that can make them fire (None: always run)
-    always = [t for t in sc.taggers if t.trigger is None]
-    by_trigger = {trig: [t for t in sc.taggers if t.trigger == trig] for trig in TRIGGERS}
+    # the taggers that can fire, in the configured order, for each combination of the trigger
+    # features (repeats, offformat, extra, unmatched, first_pair): one lookup per sample
+    plans = _Plans(sc.taggers)
     n_all = len(ALL_LABELS)
     diagonal = frozenset(i * (n_all + 1) for i in range(n_all))  # codes of correct items
     self_code = tuple(range(0, n_all * n_all, n_all + 1))  # label -> code of a correct item
@@ -211,7 +234,10 @@ def _score(sc: Scorer, records: list[Record], predictions: dict[str, str]) -> Sc
     sets: list[int] = []  # 6 ints per sample: official tp/fp/fn, canonical tp/fp/fn
     codes: list[int] = []  # true * n_all + predicted label, per gold item
     n_items: list[int] = []
-    kept: list[tuple] = []
+    kept_records: list[Record] = []
+    kept_texts: list[str] = []
+    alignments: list[Alignment | None] = []
+    all_tags: list[dict[str, list[int]] | None] = []
     skipped: dict[str, int] = {}
     unpredicted = extra_items = 0
     last_choices: list[str] | None = None  # records of one task share their choices: look up once
@@ -265,17 +291,7 @@ def _score(sc: Scorer, records: list[Record], predictions: dict[str, str]) -> Sc
             repeats, extra, unmatched = p.names_repeat, bool(al.extra), -1 in al.pred_of
         n_items.append(len(g_items))
         tags = None
-        fired = always
-        if repeats:
-            fired = fired + by_trigger["repeats"]
-        if p.offformat:
-            fired = fired + by_trigger["offformat"]
-        if extra:
-            fired = fired + by_trigger["extra"]
-        if unmatched:
-            fired = fired + by_trigger["unmatched"]
-        if p.first_pair:
-            fired = fired + by_trigger["first_pair"]
+        fired = plans[repeats, p.offformat, extra, unmatched, p.first_pair]
         if fired:
             view = SampleView(rec, text, g, p, al, name_of)
             for t in fired:
@@ -285,15 +301,17 @@ def _score(sc: Scorer, records: list[Record], predictions: dict[str, str]) -> Sc
                         tags = {}
                     tags[t.name] = lines
                     tag_counts[t.name] += 1
-            if len(tags or ()) > 1:  # keep the configured tagger order
-                tags = {t.name: tags[t.name] for t in sc.taggers if t.name in tags}
-        kept.append((rec, text, al, tags))
+        kept_records.append(rec)
+        kept_texts.append(text)
+        alignments.append(al)
+        all_tags.append(tags)
+    kept = (kept_records, kept_texts, alignments, all_tags)
     return _finish(sc, kept, sets, codes, n_items, tag_counts, skipped, unpredicted, extra_items)
 
 
 def _finish(
     sc: Scorer,
-    kept: list[tuple],
+    kept: tuple[list, list, list, list],
     sets: list[int],
     codes_list: list[int],
     n_items: list[int],
@@ -304,7 +322,7 @@ def _finish(
 ) -> ScoreResult:
     """Per-sample count matrix (vectorized from the item codes), metrics, CIs, the summary."""
     cfg = sc.config
-    n, n_all, n_lab = len(kept), len(ALL_LABELS), len(CANONICAL_LABELS)
+    n, n_all, n_lab = len(kept[0]), len(ALL_LABELS), len(CANONICAL_LABELS)
     counts = np.zeros((n, M.N_COLUMNS), dtype=np.int64)
     counts[:, : M.ITEMS] = np.asarray(sets, dtype=np.int64).reshape(n, 6)
     items = np.asarray(n_items, dtype=np.int64)
@@ -357,10 +375,13 @@ def _finish(
     }
     return ScoreResult(
         summary=summary,
-        sample_ids=[k[0].sample_id for k in kept],
+        sample_ids=[r.sample_id for r in kept[0]],
         counts=counts,
         item_correct=ok,
         item_sample=item_sample,
         _scorer=sc,
-        _kept=kept,
+        _records=kept[0],
+        _texts=kept[1],
+        _alignments=kept[2],
+        _tags=kept[3],
     )

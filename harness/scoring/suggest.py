@@ -63,7 +63,7 @@ def from_scores(result: Any, table: SynonymTable, min_count: int = 1) -> list[Pr
 
     sc = result._scorer
     hits: dict[tuple[str, str, str], list[str]] = defaultdict(list)
-    for rec, text, al, _ in result._kept:
+    for rec, text, al, _ in result.kept:
         if al is None:
             continue  # every entity matched exactly
         cs = sc.choices(rec)

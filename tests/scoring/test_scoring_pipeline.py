@@ -297,7 +297,7 @@ def test_fast_path_and_reference_path_agree() -> None:
     preds = {r.sample_id: perturb(r.target, rng, SYNTH_FINDINGS) for r in records}
     result = score(records, preds, FAST)
     ref = Scorer(FAST)
-    for r, (_, _, _, tags) in zip(records, result._kept, strict=True):
+    for r, (_, _, _, tags) in zip(records, result.kept, strict=True):
         assert ref.sample(r, preds[r.sample_id])[3] == (tags or {}), r.sample_id
     assert np.array_equal(
         result.counts[:, 0],
