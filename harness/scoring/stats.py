@@ -65,7 +65,9 @@ def _group_rows(ints: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return srt[starts], np.diff(np.append(starts, n))
 
 
-def _multinomial_sums(rows: np.ndarray, mult: np.ndarray, resamples: int, rng: np.random.Generator) -> np.ndarray:
+def _multinomial_sums(
+    rows: np.ndarray, mult: np.ndarray, resamples: int, rng: np.random.Generator
+) -> np.ndarray:
     """Column sums of `resamples` draws of n = mult.sum() rows, row i with probability mult[i] / n."""
     n = int(mult.sum())
     rare = mult <= _RARE

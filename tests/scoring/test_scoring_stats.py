@@ -10,8 +10,8 @@ import pytest
 from harness.errors import HarnessError
 from harness.records import ATTR_CLS_CHOICES, ATTR_CLS_HEADER, LONG_LABELS, Record
 from harness.scoring import metrics as M
-from harness.scoring.pipeline import ScoringConfig, score
 from harness.scoring import stats
+from harness.scoring.pipeline import ScoringConfig, score
 from harness.scoring.stats import bootstrap_ci, mcnemar, paired_bootstrap, resampled_sums
 
 POS, NEG = LONG_LABELS["阳性"], LONG_LABELS["阴性"]
