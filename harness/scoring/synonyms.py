@@ -22,9 +22,8 @@ ENV_VAR = "HARNESS_SYNONYMS"  # os.pathsep-separated dirs overriding the default
 def default_synonym_dirs() -> list[Path]:
     """The project's synonyms/ folder.
 
-    Looked up in order: $HARNESS_SYNONYMS; package data (harness/data/synonyms, if a build
-    ships it there); the source checkout beside the package (editable installs). An
-    installed package without either gets no curated synonyms (fuzzy matching still works).
+    Looked up in order: $HARNESS_SYNONYMS; the package's harness/data/synonyms (in a checkout,
+    a link to synonyms/; a wheel ships the files there); a synonyms/ folder beside the package.
     """
     env = os.environ.get(ENV_VAR)
     if env:
