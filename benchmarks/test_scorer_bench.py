@@ -130,23 +130,6 @@ def test_full_protocol(benchmark, dataset, size: str) -> None:
         _report()
 
 
-def test_full_protocol_poisson_bootstrap(benchmark, dataset) -> None:
-    """The same, with `bootstrap_method: poisson` (the faster CI option), at the full size."""
-    from harness.scoring.pipeline import ScoringConfig, score
-
-    records, preds = dataset
-    cfg = ScoringConfig(bootstrap_resamples=1000, bootstrap_method="poisson")
-    score(records[:200], preds, cfg)
-    result = benchmark.pedantic(score_and_collect, args=(records, preds, cfg), rounds=2, iterations=1)
-    t = benchmark.stats.stats.min
-    assert result.summary["ci"]["official_f1"][0] <= result.summary["official"]["f1"]
-    if "plain-full" in _TIMES:
-        plain = _TIMES["plain-full"]
-        print(
-            f"\nwith the Poisson bootstrap: {N / t:,.0f} samples/s ({t:.2f}s), ratio of totals {t / plain:.2f}x"
-        )
-
-
 def _report() -> None:
     t = _TIMES
     half = N - N // 2

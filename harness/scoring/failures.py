@@ -39,12 +39,13 @@ class SampleView:
         record: Record,
         pred_text: str,
         gold: TextRead,
+        gold_items: list[Item],
         pred: TextRead,
         alignment: Alignment | None,
         name_of: Callable[[str], tuple[str, str]],
     ) -> None:
         self.record, self.pred_text, self.gold, self.pred = record, pred_text, gold, pred
-        self.gold_items = gold.dedup()[0]
+        self.gold_items = gold_items  # gold.dedup()[0]: the scorer has it already
         self._alignment = alignment  # None: the prediction's entities are the gold's, in order
         self.name_of = name_of
         self._listed: frozenset[str] | bool | None = False

@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -57,9 +57,6 @@ class ScoringConfig(BaseModel):
     aligner: str = Field(default="greedy", description="gold/prediction aligner")
     taggers: list[str] | None = Field(default=None, description="failure taggers; None = all")
     bootstrap_resamples: int = Field(default=1000, ge=0, description="0 turns the CIs off")
-    bootstrap_method: Literal["exact", "poisson"] = Field(
-        default="exact", description="exact resampling, or the faster Poisson bootstrap (large sets)"
-    )
     ci_level: float = Field(default=0.95, gt=0, lt=1)
     ci_metrics: list[str] = Field(
         default_factory=lambda: ["official_f1", "canonical_f1", "accuracy", "macro_f1", "micro_f1"]
@@ -172,7 +169,7 @@ class Scorer:
         g_items, g_norms = g.dedup()
         same = p.norms == g_norms and not p.names_repeat
         al = identity(len(g_items)) if same else self.align(g_items, p.items, self.fuzzy)
-        view = SampleView(record, text, g, p, al, self.name_of)
+        view = SampleView(record, text, g, g_items, p, al, self.name_of)
         tags = {}
         for t in self.taggers:
             lines = t.fn(view)
@@ -234,10 +231,16 @@ def _score(sc: Scorer, records: list[Record], predictions: dict[str, str]) -> Sc
     sets: list[int] = []  # 6 ints per sample: official tp/fp/fn, canonical tp/fp/fn
     codes: list[int] = []  # true * n_all + predicted label, per gold item
     n_items: list[int] = []
-    kept_records: list[Record] = []
     kept_texts: list[str] = []
     alignments: list[Alignment | None] = []
     all_tags: list[dict[str, list[int]] | None] = []
+    # bound methods: the loop runs once per sample
+    add_items, add_text, add_alignment, add_tags = (
+        n_items.append,
+        kept_texts.append,
+        alignments.append,
+        all_tags.append,
+    )
     skipped: dict[str, int] = {}
     unpredicted = extra_items = 0
     last_choices: list[str] | None = None  # records of one task share their choices: look up once
@@ -289,11 +292,11 @@ def _score(sc: Scorer, records: list[Record], predictions: dict[str, str]) -> Sc
             ctp = len(g.pairset & p_set)
             sets += (tp, len(p.off) - tp, len(g.off) - tp, ctp, len(p_set) - ctp, ng - ctp)
             repeats, extra, unmatched = p.names_repeat, bool(al.extra), -1 in al.pred_of
-        n_items.append(len(g_items))
+        add_items(ng)
         tags = None
         fired = plans[repeats, p.offformat, extra, unmatched, p.first_pair]
         if fired:
-            view = SampleView(rec, text, g, p, al, name_of)
+            view = SampleView(rec, text, g, g_items, p, al, name_of)
             for t in fired:
                 lines = t.fn(view)
                 if lines:
@@ -301,10 +304,10 @@ def _score(sc: Scorer, records: list[Record], predictions: dict[str, str]) -> Sc
                         tags = {}
                     tags[t.name] = lines
                     tag_counts[t.name] += 1
-        kept_records.append(rec)
-        kept_texts.append(text)
-        alignments.append(al)
-        all_tags.append(tags)
+        add_text(text)
+        add_alignment(al)
+        add_tags(tags)
+    kept_records = [r for r in records if is_scorable(r)] if skipped else list(records)
     kept = (kept_records, kept_texts, alignments, all_tags)
     return _finish(sc, kept, sets, codes, n_items, tag_counts, skipped, unpredicted, extra_items)
 
@@ -355,7 +358,6 @@ def _finish(
             resamples=cfg.bootstrap_resamples,
             seed=cfg.seed,
             level=cfg.ci_level,
-            method=cfg.bootstrap_method,
         ),
         "skipped": skipped,
         "unpredicted": unpredicted,
@@ -368,7 +370,6 @@ def _finish(
             "taggers": [t.name for t in sc.taggers],
             "synonyms": {"canonicals": len(sc.table), "digest": sc.table.digest},
             "bootstrap_resamples": cfg.bootstrap_resamples,
-            "bootstrap_method": cfg.bootstrap_method,
             "ci_level": cfg.ci_level,
             "seed": cfg.seed,
         },

@@ -9,7 +9,7 @@ line, inside the same loop; tests check them against `official_pairs` on every k
 from __future__ import annotations
 
 from collections.abc import Callable
-from itertools import chain
+from itertools import chain, islice
 from operator import itemgetter
 from typing import Any, NamedTuple
 
@@ -74,17 +74,29 @@ class TextRead:
         "start",
     )
 
-    def __init__(self, lines: list[str], off: set[tuple[str, str]], choices: frozenset[str]) -> None:
+    def __init__(
+        self,
+        lines: list[str],
+        off: set[tuple[str, str]],
+        choices: frozenset[str],
+        items: list[Item],
+        norms: list[str],
+        header_line: int | None,
+        start: int,
+        offformat: bool | None,
+        first_pair: bool | None,
+        infos: list[tuple] | None = None,
+    ) -> None:
         self.lines = lines
         self.choices = choices  # the record's answer choices the text was read with
         self.off = off  # official pairs (the PromptCBLUE rule)
-        self.items: list[Item] = []
-        self.norms: list[str] = []
-        self.header_line: int | None = None
-        self.first_pair: bool | None = None  # line 0 holds a pair: the official rule drops it
-        self.offformat: bool | None = None  # no pairs, prose lines, or labels unknown or outside the choices
-        self.start = 0  # first line after the header
-        self._infos: list[tuple] | None = None  # cached line readings (lenient path)
+        self.items = items
+        self.norms = norms  # items' normalized names
+        self.header_line = header_line
+        self.start = start  # first line after the header
+        self.offformat = offformat  # no pairs, prose lines, or labels unknown or outside the choices
+        self.first_pair = first_pair  # line 0 holds a pair: the official rule drops it
+        self._infos = infos  # cached line readings (lenient path)
         self._item_lines: list[int] | None = None
         self._prose: list[int] | None = None
         self._pairset: set[tuple[str, int]] | None = None
@@ -230,31 +242,37 @@ class Reader:
         the loop reads gold that way unless the prediction is the gold text itself.
         """
         if self.parser != "lenient" or ("\r" in text and text.count("\r") != text.count("\r\n")):
-            out = self._read_generic(text, choices)
-            out.norms = list(map(_NORM, out.items))
-            return out
+            return self._read_generic(text, choices)
         # the lenient reading: one memo lookup per line, then itemgetter maps (the work stays in C)
         lines = text.split("\n")
         rows = list(map((self._by_choices.get(choices) or self._for_choices(choices)).__getitem__, lines))
-        off = set(map(_R_OFF, rows[1:]))  # the official rule drops line 0 whatever it holds
+        off = set(map(_R_OFF, islice(rows, 1, None)))  # the official rule drops line 0 whatever it holds
         off.discard(None)
-        out = TextRead(lines, off, choices)  # type: ignore[arg-type]
-        out._infos = rows
         n = len(rows)
         f = 0
         while f < n and rows[f][3] == BLANK:
             f += 1
         header = f < n and rows[f][2]
-        if header:
-            out.header_line = f
-        start = out.start = f + 1 if header else f
+        start = f + 1 if header else f
         body = rows[start:] if start else rows
-        out.items = items = list(chain.from_iterable(map(_ITEMS, body)))
-        out.norms = list(map(_NORM, items))
+        items = list(chain.from_iterable(map(_ITEMS, body)))
         if features:
-            out.offformat = not items or not all(map(_R_OK, body))
-            out.first_pair = f == 0 and not header and bool(rows[0][1])
-        return out
+            offformat = not items or not all(map(_R_OK, body))
+            first_pair = f == 0 and not header and bool(rows[0][1])
+        else:
+            offformat = first_pair = None
+        return TextRead(
+            lines,
+            off,
+            choices,
+            items,
+            list(map(_NORM, items)),
+            f if header else None,
+            start,
+            offformat,
+            first_pair,
+            rows,
+        )
 
     def _read_generic(self, text: str, choices: frozenset[str]) -> TextRead:
         off: set[tuple[str, str]] = set()
@@ -263,25 +281,23 @@ class Reader:
             if len(parts) == 2:
                 off.add((parts[0].strip(), parts[1] if parts[1] in choices else NOT_ANNOTATED_LONG))
         parsed = PARSERS[self.parser](text, choices)
-        out = TextRead(parsed.lines if self.parser != "lenient" else split_lines(text), off, choices)
-        out.header_line = parsed.header_line
-        out.items = [
+        lines = parsed.lines if self.parser != "lenient" else split_lines(text)
+        items = [
             Item(*self.name_of(p.entity), LABEL_INDEX[p.label], p.entity, p.known_label, p.raw_label)
             for p in parsed.pairs
         ]
-        out._item_lines = [p.line for p in parsed.pairs]
-        out._prose = [
-            i for i, status, _ in parsed.diags if status == NO_SEPARATOR and i != parsed.header_line
-        ]
-        out.offformat = (
-            not out.items
-            or bool(out._prose)
-            or any(not it.known or it.raw_label not in choices for it in out.items)
-            or any(
-                _official_label_off(out.lines[i], choices) for i in set(out._item_lines) if i < len(out.lines)
-            )
+        item_lines = [p.line for p in parsed.pairs]
+        prose = [i for i, status, _ in parsed.diags if status == NO_SEPARATOR and i != parsed.header_line]
+        offformat = (
+            not items
+            or bool(prose)
+            or any(not it.known or it.raw_label not in choices for it in items)
+            or any(_official_label_off(lines[i], choices) for i in set(item_lines) if i < len(lines))
         )
         # whether the official rule loses a pair on line 0 is a property of the text, whatever the parser
         first_header, segs, status, _ = read_line(text.split("\n")[0])
-        out.first_pair = status != BLANK and not first_header and bool(segs)
+        first_pair = status != BLANK and not first_header and bool(segs)
+        norms = [it.norm for it in items]
+        out = TextRead(lines, off, choices, items, norms, parsed.header_line, 0, offformat, first_pair)
+        out._item_lines, out._prose = item_lines, prose
         return out

@@ -89,15 +89,9 @@ def _multinomial_sums(
     return sums
 
 
-def resampled_sums(counts: np.ndarray, resamples: int, seed: int, method: str = "exact") -> np.ndarray:
-    """Column sums of `resamples` bootstrap resamples of the rows of `counts`: shape (resamples, k).
-
-    method "exact": n rows drawn with replacement (a multinomial over the distinct rows);
-    "poisson": every row weighted by an independent Poisson(1) count (the Poisson bootstrap:
-    resamples of about n rows, close to exact for large n).
-    """
-    if method not in ("exact", "poisson"):
-        raise HarnessError(f"unknown bootstrap method {method!r}; valid: exact, poisson")
+def resampled_sums(counts: np.ndarray, resamples: int, seed: int) -> np.ndarray:
+    """Column sums of `resamples` bootstrap resamples (n rows drawn with replacement) of the n
+    rows of `counts`: shape (resamples, k)."""
     ints = np.asarray(counts).astype(np.int64, copy=False)
     n = ints.shape[0]
     rng = np.random.default_rng(seed)
@@ -106,8 +100,6 @@ def resampled_sums(counts: np.ndarray, resamples: int, seed: int, method: str = 
     rows, mult = _group_rows(ints)
     # small matmuls: a second BLAS thread costs more CPU (it spins between calls) than it saves
     with threadpool_limits(1, user_api="blas"):
-        if method == "poisson":
-            return rng.poisson(mult, size=(resamples, len(mult))) @ rows.astype(np.float64)
         return _multinomial_sums(rows, mult, resamples, rng)
 
 
@@ -118,12 +110,11 @@ def bootstrap_ci(
     resamples: int = 1000,
     seed: int = 0,
     level: float = 0.95,
-    method: str = "exact",
 ) -> dict[str, list[float]]:
     """Percentile bootstrap intervals {metric: [lo, hi]} for metrics computed from column sums."""
     if resamples <= 0:
         return {}
-    sums = resampled_sums(counts, resamples, seed, method)
+    sums = resampled_sums(counts, resamples, seed)
     alpha = (1 - level) / 2
     out: dict[str, list[float]] = {}
     for name in metrics:

@@ -82,7 +82,7 @@ def test_hallucination_reads_the_input_list_only_for_entities_outside_gold() -> 
 
     def view(pred: str) -> SampleView:
         g, p, al, _ = scorer.sample(record, pred)
-        return SampleView(record, pred, g, p, al, scorer.name_of)
+        return SampleView(record, pred, g, g.dedup()[0], p, al, scorer.name_of)
 
     repeated = view(f"{H}\n发热：{POS}\n发热：{NEG}")  # the extra item repeats a gold entity
     assert hallucination(repeated) == [] and repeated._listed is False
