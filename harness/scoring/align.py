@@ -7,6 +7,7 @@ sample's leftovers) with jieba word-level matching, and are cached across sample
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable
 from operator import itemgetter
 from typing import NamedTuple
@@ -32,7 +33,10 @@ class FuzzyMatcher:
     """Similarity 0–100 of two normalized names: rapidfuzz ratio, or on jieba words when enabled.
 
     Word level catches reorderings and inserted words (肚子疼 / 肚子很疼, 头晕乏力 / 乏力头晕)
-    that a character ratio scores low. Scores are cached by pair.
+    that a character ratio scores low. It counts only below the threshold, and only for pairs
+    whose word score can reach the threshold (`_words_may_reach`): below the threshold a score
+    only says "no", so the others keep their character ratio and are never segmented (jieba
+    loads a dictionary of about 0.5 s on first use). Scores are cached by pair.
     """
 
     def __init__(self, threshold: float = 85.0, use_jieba: bool = True) -> None:
@@ -40,32 +44,59 @@ class FuzzyMatcher:
         self.use_jieba = use_jieba
         self._cache: dict[tuple[str, str], float] = {}
         self._words: dict[str, str] = {}
+        self._chars: dict[str, Counter[str]] = {}
 
-    def _segment(self, names: list[str]) -> list[str]:
-        import logging
+    def _segment(self, name: str) -> str:
+        w = self._words.get(name)
+        if w is None:
+            import logging
 
-        import jieba
+            import jieba
 
-        jieba.setLogLevel(logging.WARNING)  # its start-up chatter is not ours to print
+            jieba.setLogLevel(logging.WARNING)  # its start-up chatter is not ours to print
+            w = self._words[name] = " ".join(jieba.lcut(name))
+        return w
 
-        out = []
-        for n in names:
-            w = self._words.get(n)
-            if w is None:
-                w = self._words[n] = " ".join(jieba.lcut(n))
-            out.append(w)
-        return out
+    def _char_counts(self, name: str) -> Counter[str]:
+        c = self._chars.get(name)
+        if c is None:
+            c = self._chars[name] = Counter(name)
+        return c
+
+    def _words_may_reach(self, gold: str, pred: str) -> bool:
+        """Whether the word-level score can reach the threshold.
+
+        token_sort_ratio compares the two names' characters, reordered, plus one space between
+        words: 200·LCS / (length of both). The LCS is at most the shared characters (as
+        multisets) plus the spaces of the name with fewer words, and the bound grows with the
+        spaces, so with s = (shorter name's length − 1) spaces each the score is at most
+        200·(shared + s) / (|gold| + |pred| + 2s).
+        """
+        if not gold or not pred:
+            return True
+        a, b = self._char_counts(gold), self._char_counts(pred)
+        if len(a) > len(b):
+            a, b = b, a
+        shared = sum(min(k, b[c]) for c, k in a.items())
+        spaces = min(len(gold), len(pred)) - 1
+        # a hair of slack: rapidfuzz's float may round above the exact fraction
+        return 200 * (shared + spaces) >= (self.threshold - 1e-9) * (len(gold) + len(pred) + 2 * spaces)
+
+    def _with_words(self, gold: str, pred: str, char_score: float) -> float:
+        """The pair's score from its character ratio (the same rule on every path, so a pair
+        scores the same whichever path meets it first)."""
+        if not self.use_jieba or char_score >= self.threshold or not self._words_may_reach(gold, pred):
+            return char_score
+        from rapidfuzz import fuzz
+
+        return max(char_score, fuzz.token_sort_ratio(self._segment(gold), self._segment(pred)))
 
     def score(self, gold: str, pred: str) -> float:
         hit = self._cache.get((gold, pred))
         if hit is None:
             from rapidfuzz import fuzz
 
-            hit = fuzz.ratio(gold, pred)
-            if self.use_jieba and hit < self.threshold:
-                a, b = self._segment([gold, pred])
-                hit = max(hit, fuzz.token_sort_ratio(a, b))
-            self._cache[(gold, pred)] = hit
+            hit = self._cache[(gold, pred)] = self._with_words(gold, pred, fuzz.ratio(gold, pred))
         return hit
 
     def matrix(self, golds: list[str], preds: list[str]) -> list[list[float]]:
@@ -79,20 +110,10 @@ class FuzzyMatcher:
 
             todo_p = sorted(set(preds))
             # float64 like the single-pair scorer (cdist defaults to float32)
-            scores = process.cdist(todo_g, todo_p, scorer=fuzz.ratio, dtype=np.float64)
-            if self.use_jieba:
-                words = process.cdist(
-                    self._segment(todo_g),
-                    self._segment(todo_p),
-                    scorer=fuzz.token_sort_ratio,
-                    dtype=np.float64,
-                )
-                # The same rule as `score`: words count only below the threshold, so a pair
-                # scores the same whichever path meets it first.
-                scores = np.where(scores >= self.threshold, scores, np.maximum(scores, words))
-            for i, g in enumerate(todo_g):
-                for j, p in enumerate(todo_p):
-                    self._cache[(g, p)] = float(scores[i][j])
+            scores = process.cdist(todo_g, todo_p, scorer=fuzz.ratio, dtype=np.float64).tolist()
+            for g, row in zip(todo_g, scores, strict=True):
+                for p, s in zip(todo_p, row, strict=True):
+                    self._cache[(g, p)] = self._with_words(g, p, s)
         return [[self._cache[(g, p)] for p in preds] for g in golds]
 
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from harness.records import ATTR_CLS_CHOICES, ATTR_CLS_HEADER, LONG_LABELS, Record
 from harness.scoring.failures import SampleView, hallucination, listed_entities
@@ -170,3 +172,40 @@ def test_fuzzy_matrix_scores_like_pairwise_score() -> None:
     by_matrix = FuzzyMatcher(threshold=80.0).matrix(golds, preds)
     pairwise = FuzzyMatcher(threshold=80.0)
     assert by_matrix == [[pairwise.score(g, p) for p in preds] for g in golds]
+
+
+_NAME_CHARS = "头痛晕发热咳嗽乏力肚子很疼痰口干苦"
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    gold=st.text(alphabet=_NAME_CHARS, min_size=1, max_size=8),
+    pred=st.text(alphabet=_NAME_CHARS, min_size=1, max_size=8),
+    cuts=st.lists(st.integers(1, 7), max_size=6),
+    threshold=st.sampled_from([50.0, 70.0, 85.0, 95.0]),
+)
+def test_word_score_bound_holds_for_any_segmentation(
+    gold: str, pred: str, cuts: list[int], threshold: float
+) -> None:
+    """A pair the bound rules out scores below the threshold however its names split into words."""
+    from rapidfuzz import fuzz
+
+    from harness.scoring.align import FuzzyMatcher
+
+    def split(name: str) -> str:
+        at = sorted({c for c in cuts if c < len(name)})
+        return " ".join(name[a:b] for a, b in zip([0, *at], [*at, len(name)], strict=True))
+
+    if not FuzzyMatcher(threshold)._words_may_reach(gold, pred):
+        assert fuzz.token_sort_ratio(split(gold), split(pred)) < threshold
+        assert fuzz.token_sort_ratio(" ".join(gold), " ".join(pred)) < threshold  # one word per character
+
+
+def test_word_scores_only_where_they_can_align() -> None:
+    """Reordered words still align; a pair that cannot reach the threshold is never segmented."""
+    from harness.scoring.align import FuzzyMatcher
+
+    m = FuzzyMatcher(85.0)
+    assert m.score("头晕乏力", "乏力头晕") == 100.0
+    assert m.score("头痛", "头顶发光") < 85.0
+    assert set(m._words) == {"头晕乏力", "乏力头晕"}
