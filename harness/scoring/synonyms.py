@@ -128,11 +128,13 @@ def load_synonyms(dirs: Sequence[str | Path] | None = None) -> SynonymTable:
 
     paths = [Path(d) for d in dirs] if dirs is not None else default_synonym_dirs()
     files = _yaml_files(paths)
-    key = tuple(f"{f}:{sha256_file(f)}" for f in files)
+    hashes = [sha256_file(f) for f in files]
+    key = tuple(f"{f}:{h}" for f, h in zip(files, hashes, strict=True))
     table = _TABLES.get(key)
     if table is not None:
         return table
-    table = SynonymTable(digest=sha256_json(key))
+    # the digest names the contents in reading order, not where the checkout lies
+    table = SynonymTable(digest=sha256_json(hashes))
     for f in files:
         entries, _ = read_entries(f)
         for e in entries:

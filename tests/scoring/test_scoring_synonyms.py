@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
@@ -87,3 +88,14 @@ def test_env_var_overrides_the_default_folder(tmp_path: Path, monkeypatch: pytes
     assert default_synonym_dirs() == [tmp_path]
     assert load_synonyms().canonical("闹肚子了") == "腹泻"
     assert len(load_synonyms()) == 1
+
+
+def test_digest_names_the_contents_not_the_folder(tmp_path: Path) -> None:
+    from harness.scoring.synonyms import default_synonym_dirs, load_synonyms
+
+    (src,) = default_synonym_dirs()
+    copy = shutil.copytree(src, tmp_path / "copy")
+    assert load_synonyms([copy]).digest == load_synonyms([src]).digest
+    first = sorted(copy.glob("*.yaml"))[0]
+    first.write_text(first.read_text(encoding="utf-8") + "新症状:\n  - 新说法\n", encoding="utf-8")
+    assert load_synonyms([copy]).digest != load_synonyms([src]).digest
