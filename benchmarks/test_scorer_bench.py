@@ -9,59 +9,20 @@ per-sample times (the goal: full protocol ≤ 4× the plain rule).
 from __future__ import annotations
 
 import os
-import random
 
 import pytest
 
-from harness.records import LONG_LABELS, Record
+from harness.records import Record
 
 N = int(os.environ.get("SCORER_BENCH_N", "100000"))
-_SHORT = list(LONG_LABELS)
-
-
-def perturb(target: str, rng: random.Random, variants: dict[str, list[str]]) -> str:
-    """A model-like prediction from a gold target: mostly right, with the quirks models show."""
-    lines = target.split("\n")
-    head, body = lines[0], lines[1:]
-    roll = rng.random()
-    if roll < 0.45 or not body:
-        return target
-    if roll < 0.55:  # one label flipped
-        i = rng.randrange(len(body))
-        ent = body[i].split("：")[0]
-        body[i] = f"{ent}：{LONG_LABELS[rng.choice(_SHORT)]}"
-    elif roll < 0.62:  # colloquial variant of an entity
-        i = rng.randrange(len(body))
-        ent, _, lab = body[i].partition("：")
-        for canon, vs in variants.items():
-            if ent == canon:
-                body[i] = f"{rng.choice(vs)}：{lab}"
-                break
-    elif roll < 0.68:  # header missing
-        return "\n".join(body)
-    elif roll < 0.74:  # short labels, half-width colons, numbering
-        body = [f"{k + 1}. {b.split('：')[0]}: {rng.choice(_SHORT)}" for k, b in enumerate(body)]
-    elif roll < 0.80:  # a duplicate and a conflict
-        body.append(body[0])
-        body.append(body[-2].split("：")[0] + "：" + LONG_LABELS["其他"])
-    elif roll < 0.86:  # a line dropped
-        body.pop(rng.randrange(len(body)))
-    elif roll < 0.92:  # shuffled, with trailing prose
-        rng.shuffle(body)
-        body.append("以上判断仅供参考")
-    else:  # a hallucinated entity
-        body.append(f"头顶发光：{LONG_LABELS['阳性']}")
-    return "\n".join([head, *body])
 
 
 @pytest.fixture(scope="module")
 def dataset() -> tuple[list[Record], dict[str, str]]:
-    from harness.datasets.synthetic import SYNTH_FINDINGS, synth_records
+    from harness.datasets.synthetic import synth_predictions, synth_records
 
     records = list(synth_records(N, seed=0))
-    rng = random.Random(1)
-    preds = {r.sample_id: perturb(r.target, rng, SYNTH_FINDINGS) for r in records}
-    return records, preds
+    return records, synth_predictions(records, seed=1)
 
 
 def plain_official(records: list[Record], preds: dict[str, str]) -> dict[str, float]:

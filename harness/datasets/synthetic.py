@@ -46,7 +46,15 @@ from harness.datasets.templates import (
 from harness.errors import HarnessError
 from harness.records import ATTR_CLS_CHOICES, ATTR_CLS_HEADER, LONG_LABELS, Record
 
-__all__ = ["SYNTH_FINDINGS", "TASKS", "synth_records", "synth_rows", "write_synth"]
+__all__ = [
+    "SYNTH_FINDINGS",
+    "TASKS",
+    "model_like_prediction",
+    "synth_predictions",
+    "synth_records",
+    "synth_rows",
+    "write_synth",
+]
 
 Row = dict[str, Any]
 
@@ -178,6 +186,51 @@ def synth_records(n: int, seed: int, tasks: Iterable[str] = ("attr_cls",)) -> It
     """Yield `n` seeded synthetic Records; the same (n, seed, tasks) always gives the same records."""
     for row in synth_rows(n, seed, tasks):
         yield Record(**row)
+
+
+_SHORT_LABELS = list(LONG_LABELS)  # 阳性, 阴性, 其他, 不标注
+
+
+def model_like_prediction(target: str, rng: random.Random) -> str:
+    """A prediction from a gold attr_cls target: right about half the time, otherwise with one
+    of the quirks models show (a flipped label, a colloquial variant, no header, short labels
+    with half-width colons and numbering, a duplicate plus a conflict, a dropped line, shuffled
+    lines with trailing prose, a hallucinated entity). Scorer tests and benchmarks use it."""
+    lines = target.split("\n")
+    head, body = lines[0], lines[1:]
+    roll = rng.random()
+    if roll < 0.45 or not body:
+        return target
+    if roll < 0.55:  # one label flipped
+        i = rng.randrange(len(body))
+        body[i] = f"{body[i].split('：')[0]}：{LONG_LABELS[rng.choice(_SHORT_LABELS)]}"
+    elif roll < 0.62:  # colloquial variant of an entity
+        i = rng.randrange(len(body))
+        ent, _, lab = body[i].partition("：")
+        variants = SYNTH_FINDINGS.get(ent)
+        if variants:
+            body[i] = f"{rng.choice(variants)}：{lab}"
+    elif roll < 0.68:  # header missing
+        return "\n".join(body)
+    elif roll < 0.74:  # short labels, half-width colons, numbering
+        body = [f"{k + 1}. {b.split('：')[0]}: {rng.choice(_SHORT_LABELS)}" for k, b in enumerate(body)]
+    elif roll < 0.80:  # a duplicate and a conflict
+        body.append(body[0])
+        body.append(body[-2].split("：")[0] + "：" + LONG_LABELS["其他"])
+    elif roll < 0.86:  # a line dropped
+        body.pop(rng.randrange(len(body)))
+    elif roll < 0.92:  # shuffled, with trailing prose
+        rng.shuffle(body)
+        body.append("以上判断仅供参考")
+    else:  # a hallucinated entity
+        body.append(f"头顶发光：{LONG_LABELS['阳性']}")
+    return "\n".join([head, *body])
+
+
+def synth_predictions(records: Iterable[Record], seed: int) -> dict[str, str]:
+    """sample_id -> `model_like_prediction` of its target, seeded."""
+    rng = random.Random(seed)
+    return {r.sample_id: model_like_prediction(r.target, rng) for r in records}
 
 
 def write_synth(

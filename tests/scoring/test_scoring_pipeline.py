@@ -284,17 +284,10 @@ def test_gold_against_itself_is_perfect(golds: list[str]) -> None:
 
 def test_fast_path_and_reference_path_agree() -> None:
     """score() inlines the per-sample steps; Scorer.sample is the plain reference: same tags."""
-    import sys
-    from pathlib import Path
-
-    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
-    from test_scorer_bench import perturb
-
-    from harness.datasets.synthetic import SYNTH_FINDINGS, synth_records
+    from harness.datasets.synthetic import synth_predictions, synth_records
 
     records = list(synth_records(400, seed=3))
-    rng = random.Random(3)
-    preds = {r.sample_id: perturb(r.target, rng, SYNTH_FINDINGS) for r in records}
+    preds = synth_predictions(records, seed=3)
     result = score(records, preds, FAST)
     ref = Scorer(FAST)
     for r, (_, _, _, tags) in zip(records, result.kept, strict=True):
