@@ -187,9 +187,11 @@ def listed_entities(input_text: str) -> list[str]:
     while end >= 0:
         start = input_text.rfind("\n", 0, end) + 1
         if input_text.startswith(_LIST_PREFIXES, start, end):
-            at = next(p for p in _LIST_PREFIXES if input_text.startswith(p, start, end))
-            body = input_text[start + len(at) : end]
-            return [e.strip() for e in body.split("，") if e.strip()]
+            line = input_text[start:end]
+            # every prefix ends at the line's first colon, full- or half-width
+            full, half = line.find("："), line.find(":")
+            cut = full if half < 0 or 0 <= full < half else half
+            return [e for e in map(str.strip, line[cut + 1 :].split("，")) if e]
         end = start - 1
     return []
 

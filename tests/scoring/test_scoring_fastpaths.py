@@ -33,6 +33,8 @@ def plain_listed(input_text: str) -> list[str]:
         "实体：发热",  # the list on the first line
         "对话\n实体：a，b\n对话\n临床发现实体：c，d\n答：",  # the last list wins
         "临床发现实体:c，d",  # half-width colon
+        "临床发现实体:a：b，c",  # a full-width colon inside the list
+        "实体：x:y",  # a half-width one
         "候选实体：x\n实体列表：y，z，",  # trailing comma
         "说到实体：发热\n答：",  # not at a line start
         "没有列表",
