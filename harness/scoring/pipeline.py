@@ -370,6 +370,7 @@ def _finish(
             "taggers": [t.name for t in sc.taggers],
             "synonyms": {"canonicals": len(sc.table), "digest": sc.table.digest},
             "bootstrap_resamples": cfg.bootstrap_resamples,
+            "bootstrap_method": "exact",  # kept for readers of older summaries (keys are stable)
             "ci_level": cfg.ci_level,
             "seed": cfg.seed,
         },
