@@ -205,15 +205,20 @@ def score(
             gc.enable()
 
 
+# the order of the feature flags the scoring loop looks its tagger plan up with
+_PLAN_FEATURES = ("repeats", "offformat", "extra", "unmatched", "first_pair")
+assert sorted(_PLAN_FEATURES) == sorted(TRIGGERS), "the loop must look up every trigger"
+
+
 class _Plans(dict):
-    """(repeats, offformat, extra, unmatched, first_pair) -> the taggers that may fire, in order."""
+    """Flags of _PLAN_FEATURES -> the taggers that may fire, in the configured order."""
 
     def __init__(self, taggers: list[Tagger]) -> None:
         super().__init__()
         self.taggers = taggers
 
     def __missing__(self, features: tuple[bool, ...]) -> list[Tagger]:
-        on = {trig for trig, flag in zip(TRIGGERS, features, strict=True) if flag}
+        on = {trig for trig, flag in zip(_PLAN_FEATURES, features, strict=True) if flag}
         plan = self[features] = [t for t in self.taggers if t.trigger is None or t.trigger in on]
         return plan
 
@@ -221,7 +226,7 @@ class _Plans(dict):
 def _score(sc: Scorer, records: list[Record], predictions: dict[str, str]) -> ScoreResult:
     read, align, fuzzy, name_of = sc.reader.read_once, sc.align, sc.fuzzy, sc.name_of
     # the taggers that can fire, in the configured order, for each combination of the trigger
-    # features (repeats, offformat, extra, unmatched, first_pair): one lookup per sample
+    # features (_PLAN_FEATURES): one lookup per sample
     plans = _Plans(sc.taggers)
     n_all = len(ALL_LABELS)
     diagonal = frozenset(i * (n_all + 1) for i in range(n_all))  # codes of correct items
