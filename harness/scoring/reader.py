@@ -163,12 +163,13 @@ class TextRead:
     def offformat_lines(self) -> list[int]:
         """The lines that make the reading off-format: prose after the header, and pair lines with
         a label unknown or outside the choices, as written or as the official rule reads it."""
+        if self._infos is not None:
+            # lenient reading: each line after the header carries its on-format flag (prose and
+            # pair lines with a bad label are off; blank lines and the header line are on)
+            infos = self._infos
+            return [i for i in range(self.start, len(infos)) if not infos[i][4]]
         bad = set(self.prose)
         lines = self.item_lines
-        if self._infos is not None:  # lenient reading: each line's on-format flag is cached
-            infos = self._infos
-            bad.update(ln for ln in set(lines) if not infos[ln][4])
-            return sorted(bad)
         choices = self.choices
         bad.update(
             ln

@@ -79,6 +79,28 @@ def test_offformat_lines_fast_path_equals_the_definition(text: str) -> None:
     assert bool(read.offformat_lines()) == (read.offformat and bool(read.items))
 
 
+_LINES = [
+    H,
+    f"发热：{POS}",
+    f"咳嗽：{NEG} ",
+    "1. 头痛: negative",
+    "以上仅供参考",
+    "",
+    "  ",
+    "发热：很可能",
+    "：",
+    "a：b：c",
+]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(_LINES), max_size=7))
+def test_offformat_lines_fast_path_on_any_mix_of_lines(lines: list[str]) -> None:
+    scorer = Scorer(ScoringConfig(bootstrap_resamples=0))
+    read = scorer.reader.read_once("\n".join(lines), CHOICES)
+    assert read.offformat_lines() == _reference_offformat_lines(read, CHOICES)
+
+
 def test_hallucination_reads_the_input_list_only_for_entities_outside_gold() -> None:
     scorer = Scorer(ScoringConfig(bootstrap_resamples=0))
     gold = f"{H}\n发热：{POS}"
