@@ -332,10 +332,11 @@ def _finish(
     cfg = sc.config
     n, n_all, n_lab = len(kept[0]), len(ALL_LABELS), len(CANONICAL_LABELS)
     counts = np.zeros((n, M.N_COLUMNS), dtype=np.int64)
-    counts[:, : M.ITEMS] = np.asarray(sets, dtype=np.int64).reshape(n, 6)
-    items = np.asarray(n_items, dtype=np.int64)
+    # np.fromiter reads a list of ints about twice as fast as np.asarray
+    counts[:, : M.ITEMS] = np.fromiter(sets, dtype=np.int64, count=len(sets)).reshape(n, 6)
+    items = np.fromiter(n_items, dtype=np.int64, count=len(n_items))
     counts[:, M.ITEMS] = items
-    codes = np.asarray(codes_list, dtype=np.int64)
+    codes = np.fromiter(codes_list, dtype=np.int64, count=len(codes_list))
     y_true, y_pred = codes // n_all, codes % n_all
     item_sample = np.repeat(np.arange(n), items)
     ok = y_true == y_pred
