@@ -267,7 +267,7 @@ def _score(sc: Scorer, records: list[Record], predictions: dict[str, str]) -> Sc
         g_items, g_norms = g.dedup()
         p_items = p.items
         ng = len(g_items)
-        if p is g and not g.repeat:  # the prediction is the gold text
+        if p is g and ng == len(p_items) and not g.repeat:  # the gold text, no line repeated
             al = None
             codes += map(self_code.__getitem__, map(_LABEL, g_items))
             sets += (len(g.off), 0, 0, ng, 0, 0)
@@ -284,16 +284,22 @@ def _score(sc: Scorer, records: list[Record], predictions: dict[str, str]) -> Sc
             al = align(g_items, p_items, fuzzy)
             tp = len(g.off & p.off)
             extra_items += len(al.extra)
+            # synonyms and fuzzy scores decide the alignment; the sets then name every aligned
+            # prediction by its gold item's name (so two gold entities that share a canonical
+            # name stay two), and an unaligned one by the gold name its first aligned namesake
+            # got (so a repeated line stays one pair), else by its own name
+            renamed: dict[int, str] = {}
             alias: dict[str, str] = {}
             for gi, j in enumerate(al.pred_of):
                 if j >= 0:
-                    alias[p_items[j].norm] = g_items[gi].norm
+                    renamed[j] = g_items[gi].norm
+                    alias.setdefault(p_items[j].norm, g_items[gi].norm)
                     codes.append(g_items[gi].label * n_all + p_items[j].label)
                 else:
                     codes.append(g_items[gi].label * n_all + NONE_INDEX)
-            # synonyms and fuzzy scores decide the alignment; the sets then name every entity by
-            # its gold name, so two gold entities that share a canonical name stay two
-            p_set = {(alias.get(it.norm, it.norm), it.label) for it in p_items}
+            p_set = {
+                (renamed.get(j) or alias.get(it.norm, it.norm), it.label) for j, it in enumerate(p_items)
+            }
             ctp = len(g.pairset & p_set)
             sets += (tp, len(p.off) - tp, len(g.off) - tp, ctp, len(p_set) - ctp, ng - ctp)
             repeats, extra, unmatched = p.names_repeat, bool(al.extra), -1 in al.pred_of

@@ -53,6 +53,17 @@ def _official_label_off(line: str, choices: frozenset[str]) -> bool:
     return len(parts) == 2 and parts[1] not in choices
 
 
+def _raw_line_index(text: str) -> list[int]:
+    """For each line of `split_lines(text)`, the index of the "\n"-separated line it lies in."""
+    raw = text.split("\n")
+    out: list[int] = []
+    for k, line in enumerate(raw):
+        if k < len(raw) - 1 and line.endswith("\r"):
+            line = line[:-1]  # the "\r" of a "\r\n"
+        out.extend([k] * (line.count("\r") + 1))  # a lone "\r" breaks a line too
+    return out
+
+
 class TextRead:
     """Everything the scorer needs from one text (cached per distinct text and choices)."""
 
@@ -60,6 +71,7 @@ class TextRead:
         "_dedup",
         "_infos",
         "_item_lines",
+        "_off_lines",
         "_pairset",
         "_prose",
         "_repeat",
@@ -98,6 +110,7 @@ class TextRead:
         self.first_pair = first_pair  # line 0 holds a pair: the official rule drops it
         self._infos = infos  # cached line readings (lenient path)
         self._item_lines: list[int] | None = None
+        self._off_lines: list[int] | None = None
         self._prose: list[int] | None = None
         self._pairset: set[tuple[str, int]] | None = None
         self._dedup: tuple[list[Item], list[str]] | None = None
@@ -168,18 +181,7 @@ class TextRead:
             # pair lines with a bad label are off; blank lines and the header line are on)
             infos = self._infos
             return [i for i in range(self.start, len(infos)) if not infos[i][4]]
-        bad = set(self.prose)
-        lines = self.item_lines
-        choices = self.choices
-        bad.update(
-            ln
-            for it, ln in zip(self.items, lines, strict=True)
-            if not it.known or it.raw_label not in choices
-        )
-        bad.update(
-            ln for ln in set(lines) if ln < len(self.lines) and _official_label_off(self.lines[ln], choices)
-        )
-        return sorted(bad)
+        return self._off_lines or []  # other readings list them when they read the text
 
     def dedup_lines(self) -> list[int]:
         """Line index of each deduplicated item."""
@@ -289,16 +291,21 @@ class Reader:
         ]
         item_lines = [p.line for p in parsed.pairs]
         prose = [i for i, status, _ in parsed.diags if status == NO_SEPARATOR and i != parsed.header_line]
-        offformat = (
-            not items
-            or bool(prose)
-            or any(not it.known or it.raw_label not in choices for it in items)
-            or any(_official_label_off(lines[i], choices) for i in set(item_lines) if i < len(lines))
+        # the official rule reads the "\n"-separated lines as they are (a trailing "\r" included)
+        raw = text.split("\n")
+        raw_of = _raw_line_index(text) if self.parser == "lenient" else range(len(raw))
+        off_lines = set(prose)
+        off_lines.update(
+            ln
+            for it, ln in zip(items, item_lines, strict=True)
+            if not it.known or it.raw_label not in choices
         )
+        off_lines.update(ln for ln in set(item_lines) if _official_label_off(raw[raw_of[ln]], choices))
+        offformat = not items or bool(off_lines)
         # whether the official rule loses a pair on line 0 is a property of the text, whatever the parser
         first_header, segs, status, _ = read_line(text.split("\n")[0])
         first_pair = status != BLANK and not first_header and bool(segs)
         norms = [it.norm for it in items]
         out = TextRead(lines, off, choices, items, norms, parsed.header_line, 0, offformat, first_pair)
-        out._item_lines, out._prose = item_lines, prose
+        out._item_lines, out._prose, out._off_lines = item_lines, prose, sorted(off_lines)
         return out

@@ -312,3 +312,49 @@ def test_nothing_to_score_gives_zeros_not_errors() -> None:
         only_other.summary["skipped"] == {"CMeEE-V2": 1}
         and only_other.summary["classification"]["items"] == 0
     )
+
+
+# Cases found by review: (gold entities, prediction, canonical tp/fp/fn, extra, tags). The
+# pipeline's inlined loop must also give the reference path's tags (Scorer.sample).
+REVIEW_CASES = [
+    # two gold entities share a canonical name; the prediction names both 发热: each aligned
+    # prediction takes its own gold item's name
+    ([("发热", POS), ("发烧", NEG)], f"{H}\n发热：{POS}\n发热：{NEG}", (2, 0, 0), 0, {"conflict"}),
+    ([("发热", POS), ("发烧", POS)], f"{H}\n发热：{POS}\n发热：{POS}", (2, 0, 0), 0, {"duplicate"}),
+    # a repeated line of a synonym stays one pair
+    ([("腹泻", POS)], f"{H}\n拉肚子：{POS}\n拉肚子：{POS}", (1, 0, 0), 1, {"duplicate"}),
+    # the prediction is the gold text, and that text repeats a line
+    ([("发热", POS), ("发热", POS), ("咳嗽", NEG)], None, (2, 0, 0), 1, {"duplicate"}),
+]
+
+
+@pytest.mark.parametrize(
+    ("entities", "pred", "canonical", "extra", "tags"),
+    REVIEW_CASES,
+    ids=[
+        "shared-canonical-two-labels",
+        "shared-canonical-one-label",
+        "repeated-synonym",
+        "gold-text-repeats-a-line",
+    ],
+)
+def test_review_cases(
+    entities: list[tuple[str, str]], pred: str | None, canonical: tuple, extra: int, tags: set[str]
+) -> None:
+    gold = rec("s1", entities)
+    pred = gold.target if pred is None else pred
+    summary, trace = one(pred, gold)
+    c = summary["canonical"]
+    assert (c["tp"], c["fp"], c["fn"]) == canonical
+    assert summary["classification"]["extra"] == extra
+    assert {t["tag"] for t in trace["tags"]} == tags == set(Scorer(FAST).sample(gold, pred)[3])
+    assert all(row["correct"] for row in trace["alignment"] if row["gold_entity"] is not None)
+
+
+def test_drift_sees_labels_a_trailing_cr_flips_whatever_the_line_breaks() -> None:
+    """The official rule reads a "\\r\\n" line's label with its "\\r" (so as 不标注); a lone "\\r"
+    elsewhere in the text must not hide that."""
+    gold = rec("s1", [("发热", POS), ("咳嗽", NEG)])
+    crlf = f"{H}\r\n发热：{POS}\r\n咳嗽：{NEG}"
+    for pred in (crlf, crlf + "\r", crlf.replace(H, H + "\r")):
+        assert one(pred, gold)[0]["failures"]["drift"] == 1, repr(pred)
