@@ -358,3 +358,72 @@ def test_drift_sees_labels_a_trailing_cr_flips_whatever_the_line_breaks() -> Non
     crlf = f"{H}\r\n发热：{POS}\r\n咳嗽：{NEG}"
     for pred in (crlf, crlf + "\r", crlf.replace(H, H + "\r")):
         assert one(pred, gold)[0]["failures"]["drift"] == 1, repr(pred)
+
+
+_ENTITIES = ["发热", "发烧", "咳嗽", "腹泻", "拉肚子", " 头晕", "1. 发热", ""]
+_LABEL_TEXTS = [POS, NEG, UNC, NA, "阳性", "negative", POS + " ", POS + "\r", "不知道", ""]
+_LINE = st.one_of(
+    st.builds(
+        lambda e, sep, lab: f"{e}{sep}{lab}",
+        st.sampled_from(_ENTITIES),
+        st.sampled_from("：：:"),
+        st.sampled_from(_LABEL_TEXTS),
+    ),
+    st.sampled_from(["", "  ", "以上仅供参考", H, "发热：阳性：阴性", f"发热：{POS}；咳嗽：{NEG}"]),
+)
+
+
+@st.composite
+def _gold_and_prediction(draw: st.DrawFn) -> tuple[str, str]:
+    names = draw(st.lists(st.sampled_from(["发热", "发烧", "咳嗽", "腹泻", "拉肚子"]), max_size=4))
+    gold_lines = [f"{n}：{draw(st.sampled_from([POS, NEG, UNC, NA]))}" for n in names]
+    gold_lines += draw(st.lists(st.sampled_from(gold_lines), max_size=2)) if gold_lines else []  # repeats
+    gold = "\n".join([H, *gold_lines])
+    kind = draw(st.sampled_from(["same", "extra lines", "random"]))
+    if kind == "same":
+        return gold, gold
+    lines = (
+        [*gold.split("\n"), *draw(st.lists(_LINE, max_size=3))]
+        if kind == "extra lines"
+        else draw(st.lists(_LINE, max_size=6))
+    )
+    breaks = draw(
+        st.lists(st.sampled_from(["\n", "\n", "\r\n", "\r"]), min_size=len(lines), max_size=len(lines))
+    )
+    return gold, "".join(b + line for b, line in zip(breaks, lines, strict=True))[1:] if lines else ""
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(_gold_and_prediction(), min_size=1, max_size=5))
+def test_pipeline_equals_the_reference_on_random_texts(samples: list[tuple[str, str]]) -> None:
+    """The inlined loop against the plain definitions: official pairs, Scorer.sample's tags and
+    alignment, and the canonical sets as docs/scoring.md defines them."""
+    from harness.scoring import metrics as M
+
+    records, preds = _records(samples)
+    result = score(records, preds, FAST)
+    reference = Scorer(FAST)
+    for i, (r, text, al, tags) in enumerate(result.kept):
+        g_off, p_off = official_pairs(r.target, r.answer_choices), official_pairs(text, r.answer_choices)
+        row = result.counts[i]
+        assert tuple(row[[M.OFF_TP, M.OFF_FP, M.OFF_FN]]) == (
+            len(g_off & p_off),
+            len(p_off - g_off),
+            len(g_off - p_off),
+        )
+        g, p, ref_al, ref_tags = reference.sample(r, text)
+        assert (tags or {}) == ref_tags
+        if al is not None:
+            assert al.pred_of == ref_al.pred_of
+        g_items = g.dedup()[0]
+        gold_set = {(it.norm, it.label) for it in g_items}
+        renamed = {j: g_items[gi].norm for gi, j in enumerate(ref_al.pred_of) if j >= 0}
+        first_alias: dict[str, str] = {}
+        for gi, j in enumerate(ref_al.pred_of):
+            if j >= 0:
+                first_alias.setdefault(p.items[j].norm, g_items[gi].norm)
+        pred_set = {
+            (renamed.get(j, first_alias.get(it.norm, it.norm)), it.label) for j, it in enumerate(p.items)
+        }
+        tp = len(gold_set & pred_set)
+        assert tuple(row[[M.CAN_TP, M.CAN_FP, M.CAN_FN]]) == (tp, len(pred_set) - tp, len(gold_set) - tp)
