@@ -73,7 +73,6 @@ class TextRead:
         "_item_lines",
         "_off_lines",
         "_pairset",
-        "_prose",
         "_repeat",
         "choices",
         "first_pair",
@@ -111,7 +110,6 @@ class TextRead:
         self._infos = infos  # cached line readings (lenient path)
         self._item_lines: list[int] | None = None
         self._off_lines: list[int] | None = None
-        self._prose: list[int] | None = None
         self._pairset: set[tuple[str, int]] | None = None
         self._dedup: tuple[list[Item], list[str]] | None = None
         self._repeat: bool | None = None
@@ -123,15 +121,6 @@ class TextRead:
             infos, n = self._infos or [], len(self.lines)
             self._item_lines = [i for i in range(self.start, n) for _ in infos[i][1]]
         return self._item_lines
-
-    @property
-    def prose(self) -> list[int]:
-        """Non-blank lines after the header without a separator."""
-        if self._prose is None:
-            infos = self._infos or []
-            first = self.header_line if self.header_line is not None else self.start
-            self._prose = [i for i in range(first + 1, len(infos)) if infos[i][3] == NO_SEPARATOR]
-        return self._prose
 
     @property
     def pairset(self) -> set[tuple[str, int]]:
@@ -307,5 +296,5 @@ class Reader:
         first_pair = status != BLANK and not first_header and bool(segs)
         norms = [it.norm for it in items]
         out = TextRead(lines, off, choices, items, norms, parsed.header_line, 0, offformat, first_pair)
-        out._item_lines, out._prose, out._off_lines = item_lines, prose, sorted(off_lines)
+        out._item_lines, out._off_lines = item_lines, sorted(off_lines)
         return out

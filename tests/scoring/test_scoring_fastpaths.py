@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 
 from harness.records import ATTR_CLS_CHOICES, ATTR_CLS_HEADER, LONG_LABELS, Record
 from harness.scoring.failures import SampleView, hallucination, listed_entities
+from harness.scoring.parse import NO_SEPARATOR, parse_lenient
 from harness.scoring.pipeline import Scorer, ScoringConfig
 from harness.scoring.reader import _official_label_off
 
@@ -47,14 +48,16 @@ def test_listed_entities_is_the_last_list_line(text: str) -> None:
     assert listed_entities(text) == plain_listed(text)
 
 
-def _reference_offformat_lines(read, choices: frozenset[str]) -> list[int]:
-    """drift's definition, from items and raw lines (what the lenient fast path must equal)."""
-    bad = set(read.prose)
-    lines = read.item_lines
-    bad.update(
-        ln for it, ln in zip(read.items, lines, strict=True) if not it.known or it.raw_label not in choices
-    )
-    bad.update(ln for ln in set(lines) if _official_label_off(read.lines[ln], choices))
+def _reference_offformat_lines(text: str, choices: frozenset[str]) -> list[int]:
+    """drift's definition, from the lenient parse and the raw lines (what the fast path must equal):
+    prose after the header, and pair lines whose label is unknown or outside the choices, as
+    written or as the official rule reads the raw line (no lone \r here: lines map one to one)."""
+    assert "\r" not in text.replace("\r\n", "")
+    parsed = parse_lenient(text)
+    raw = text.split("\n")
+    bad = {i for i, status, _ in parsed.diags if status == NO_SEPARATOR and i != parsed.header_line}
+    bad.update(p.line for p in parsed.pairs if not p.known_label or p.raw_label not in choices)
+    bad.update(p.line for p in parsed.pairs if _official_label_off(raw[p.line], choices))
     return sorted(bad)
 
 
@@ -75,7 +78,7 @@ def _reference_offformat_lines(read, choices: frozenset[str]) -> list[int]:
 def test_offformat_lines_fast_path_equals_the_definition(text: str) -> None:
     scorer = Scorer(ScoringConfig(bootstrap_resamples=0))
     read = scorer.reader.read_once(text, CHOICES)
-    assert read.offformat_lines() == _reference_offformat_lines(read, CHOICES)
+    assert read.offformat_lines() == _reference_offformat_lines(text, CHOICES)
     assert bool(read.offformat_lines()) == (read.offformat and bool(read.items))
 
 
@@ -97,8 +100,10 @@ _LINES = [
 @given(st.lists(st.sampled_from(_LINES), max_size=7))
 def test_offformat_lines_fast_path_on_any_mix_of_lines(lines: list[str]) -> None:
     scorer = Scorer(ScoringConfig(bootstrap_resamples=0))
-    read = scorer.reader.read_once("\n".join(lines), CHOICES)
-    assert read.offformat_lines() == _reference_offformat_lines(read, CHOICES)
+    text = "\n".join(lines)
+    assert scorer.reader.read_once(text, CHOICES).offformat_lines() == _reference_offformat_lines(
+        text, CHOICES
+    )
 
 
 def test_hallucination_reads_the_input_list_only_for_entities_outside_gold() -> None:
