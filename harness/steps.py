@@ -88,18 +88,8 @@ def base_model_path(suite: Suite, data: Data, work: Path, console: Console) -> s
 
     corpus_path = write_records(work / "data" / f"corpus-{key}.jsonl", corpus)
     console.print(f"  tiny model: building from {len(corpus)} records → {out}")
-    build_tiny_model(
-        corpus_path,
-        out,
-        seed=tiny.seed,
-        hidden=tiny.hidden,
-        layers=tiny.layers,
-        vocab_size=tiny.vocab_size,
-        heads=tiny.heads,
-        kv_heads=tiny.kv_heads,
-        entity_tokens=tiny.entity_tokens,
-        copy_steps=tiny.copy_steps,
-    )
+    # every field but the corpus is a keyword of build_tiny_model (TinyModelBlock mirrors it)
+    build_tiny_model(corpus_path, out, **tiny.model_dump(exclude={"corpus"}))
     return str(out)
 
 
