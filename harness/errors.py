@@ -1,15 +1,24 @@
-"""User-facing errors: the CLI prints them as one line and exits 2, never with a traceback."""
+"""User-facing errors and the exit codes every verb shares (docs/errors.md).
+
+The CLI prints a HarnessError as one line and exits with its code, never with a traceback.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
 
+# Exit codes, the same for every verb.
+EXIT_OK = 0
+EXIT_FOUND = 1  # a regression (gate) or problems found (inspect, synonyms check)
+EXIT_BAD_INPUT = 2  # bad input or usage
+EXIT_INTERNAL = 3  # a bug in harness: the traceback is saved, --debug shows it
+
 
 class HarnessError(Exception):
     """An error the user can fix (bad input, bad config, missing file)."""
 
-    exit_code = 2
+    exit_code = EXIT_BAD_INPUT
 
 
 @dataclass(frozen=True)
@@ -37,8 +46,7 @@ class DataError(HarnessError):
 
 
 def require_file(path: str | Path, what: str = "file") -> Path:
-    """Return `path` as a Path, or raise a HarnessError that names it."""
-    p = Path(path)
-    if not p.is_file():
-        raise HarnessError(f"{what} not found: {p}")
-    return p
+    """Return `path` as a Path when it is a readable regular file, else a HarnessError that says why."""
+    from harness.safeio import check_input_file
+
+    return check_input_file(path, what)

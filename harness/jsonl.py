@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from harness.errors import Problem, require_file
+from harness.safeio import UTF16, encoding_problem, json_problem
 
 
 def iter_json_objects(path: str | Path) -> Iterator[tuple[int, Any | Problem]]:
@@ -18,23 +19,29 @@ def iter_json_objects(path: str | Path) -> Iterator[tuple[int, Any | Problem]]:
     A file whose first non-blank character is `[` is read as one JSON array, and the
     "line" is then the 1-based item index. A bad line never stops the others; bytes that
     are not UTF-8 are a Problem of their line, not a traceback; a leading BOM is ignored.
+    JSON is strict (safeio.json_problem): a key repeated in one object, NaN and deep nesting
+    are Problems. A UTF-16 file is one Problem that says so.
     """
     p = require_file(path)
     with p.open("rb") as f:
-        head = f.read(4096).removeprefix(b"\xef\xbb\xbf").lstrip()
-    if head.startswith(b"["):
+        head = f.read(4096)
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        yield (
+            1,
+            Problem(
+                str(p), 1, None, "the file is UTF-16 text; convert it to UTF-8 (iconv -f UTF-16 -t UTF-8)"
+            ),
+        )
+        return
+    if head.removeprefix(b"\xef\xbb\xbf").lstrip().startswith(b"["):
         raw = p.read_bytes()
-        try:
-            items = json.loads(raw.decode("utf-8-sig"))
-        except UnicodeDecodeError as e:
-            line = raw.count(b"\n", 0, e.start) + 1
-            yield (
-                line,
-                Problem(str(p), line, None, f"not UTF-8 text at byte {e.start + 1} of the file: {e.reason}"),
-            )
+        bad = encoding_problem(raw)
+        if bad:
+            yield bad[0], Problem(str(p), bad[0], None, bad[1])
             return
-        except json.JSONDecodeError as e:
-            yield e.lineno, Problem(str(p), e.lineno, None, f"invalid JSON array: {e.msg}")
+        items, problem, line = json_problem(raw.decode("utf-8-sig"))
+        if problem:
+            yield line or 1, Problem(str(p), line or 1, None, f"invalid JSON array: {problem}")
             return
         yield from enumerate(items, 1)
         return
@@ -43,17 +50,22 @@ def iter_json_objects(path: str | Path) -> Iterator[tuple[int, Any | Problem]]:
             try:
                 line = raw_line.decode("utf-8-sig" if n == 1 else "utf-8")
             except UnicodeDecodeError as e:
+                hint = encoding_problem(raw_line) or ""
+                hint = hint[hint.find("(") :] if "(" in hint else ""
                 yield (
                     n,
-                    Problem(str(p), n, None, f"not UTF-8 text at byte {e.start + 1} of the line: {e.reason}"),
+                    Problem(
+                        str(p),
+                        n,
+                        None,
+                        f"not UTF-8 text at byte {e.start + 1} of the line: {e.reason} {hint}".rstrip(),
+                    ),
                 )
                 continue
             if not line.strip():
                 continue
-            try:
-                yield n, json.loads(line)
-            except json.JSONDecodeError as e:
-                yield n, Problem(str(p), n, None, f"invalid JSON at column {e.colno}: {e.msg}")
+            obj, problem, _ = json_problem(line)
+            yield n, Problem(str(p), n, None, problem) if problem else obj
 
 
 _UMASK = os.umask(0o022)  # read the process umask once (setting it is the only way to read it)

@@ -13,7 +13,6 @@ reports/<suite>/<run-id>/
 
 from __future__ import annotations
 
-import json
 import platform
 import subprocess
 import time
@@ -83,13 +82,10 @@ def open_run(path: str | Path) -> RunDir:
 
 
 def read_json(path: str | Path) -> Any:
-    p = Path(path)
-    if not p.is_file():
-        raise HarnessError(f"file not found: {p}")
-    try:
-        return json.loads(p.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as e:
-        raise HarnessError(f"{p}:{e.lineno}: invalid JSON: {e.msg}") from None
+    """One strict JSON document; a missing, non-regular, non-UTF-8 or invalid file is a HarnessError."""
+    from harness.safeio import read_json_file
+
+    return read_json_file(path)
 
 
 def read_jsonl(path: str | Path) -> list[dict[str, Any]]:

@@ -13,7 +13,6 @@ import typing
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-import yaml
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -26,6 +25,7 @@ from pydantic import (
 from pydantic.functional_validators import AfterValidator, BeforeValidator
 
 from harness.errors import HarnessError
+from harness.safeio import read_yaml_file
 
 try:  # the other engineers' configs; a permissive stand-in until each one lands
     from harness.generation import GenerationConfig
@@ -379,12 +379,10 @@ def format_errors(err: ValidationError, prefix: str = "", root: type[BaseModel] 
 def load_suite(path: str | Path) -> Suite:
     """Read and validate a suite file; every problem is reported at once, with its YAML path."""
     p = Path(path)
-    if not p.is_file():
-        raise SuiteError(f"suite file not found: {p}")
     try:
-        raw = yaml.safe_load(p.read_text(encoding="utf-8"))
-    except yaml.YAMLError as e:
-        raise SuiteError(f"{p}: invalid YAML: {e}") from None
+        raw = read_yaml_file(p, "suite file")
+    except HarnessError as e:
+        raise SuiteError(str(e)) from None
     if not isinstance(raw, dict):
         raise SuiteError(f"{p}: expected a mapping at the top level, got {type(raw).__name__}")
     context = {"base_dir": p.resolve().parent}
