@@ -26,12 +26,7 @@ def iter_json_objects(path: str | Path) -> Iterator[tuple[int, Any | Problem]]:
     with p.open("rb") as f:
         head = f.read(4096)
     if head.startswith((b"\xff\xfe", b"\xfe\xff")):
-        yield (
-            1,
-            Problem(
-                str(p), 1, None, "the file is UTF-16 text; convert it to UTF-8 (iconv -f UTF-16 -t UTF-8)"
-            ),
-        )
+        yield 1, Problem(str(p), 1, None, UTF16)
         return
     if head.removeprefix(b"\xef\xbb\xbf").lstrip().startswith(b"["):
         raw = p.read_bytes()
