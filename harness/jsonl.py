@@ -45,8 +45,8 @@ def iter_json_objects(path: str | Path) -> Iterator[tuple[int, Any | Problem]]:
             try:
                 line = raw_line.decode("utf-8-sig" if n == 1 else "utf-8")
             except UnicodeDecodeError as e:
-                hint = encoding_problem(raw_line) or ""
-                hint = hint[hint.find("(") :] if "(" in hint else ""
+                bad = encoding_problem(raw_line)  # (line, why): keep the why's "(it looks like GBK …)"
+                hint = bad[1][bad[1].find("(") :] if bad and "(" in bad[1] else ""
                 yield (
                     n,
                     Problem(

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from harness.errors import DataError, Problem
+from harness.errors import DataError, HarnessError, Problem
 from harness.jsonl import iter_unique_items, write_jsonl
+from harness.safeio import check_input_file
 
 ATTR_CLS_HEADER = "上述对话中临床发现实体以及其阴阳性判别如下："
 ENTITY_SEP = "："  # full-width colon between entity and label (the official rule splits on it)
@@ -123,6 +124,61 @@ def read_records(
     if result.problems and on_error == "fail":
         raise DataError(result.problems)
     return result
+
+
+class GoldError(DataError):
+    """Bad lines in a gold file: the message says it is the gold file (not the predictions)."""
+
+    def __str__(self) -> str:
+        return f"bad gold lines: {super().__str__()}"
+
+
+def _gold_problem(obj: Any, rec: Record | Problem, path: str, line: int) -> Problem | None:
+    """What makes a parsed line unusable as gold for scoring, beyond `parse_record`'s checks."""
+    if isinstance(rec, Problem):
+        if isinstance(obj, dict) and "text" in obj and rec.field in ("input", "target"):
+            hint = "; the line looks like a prediction (sample_id + text): were --gold and --pred swapped?"
+            return Problem(rec.path, rec.line, rec.field, rec.message + hint)
+        return rec
+    if not rec.target.strip():
+        got = "null" if obj["target"] is None else repr(obj["target"])
+        return Problem(
+            path,
+            line,
+            "target",
+            f"expected the gold answer text, got {got} (a file of test inputs has no answers: "
+            "score against one with gold targets)",
+        )
+    return None
+
+
+def read_gold(path: str | Path, scorable: Callable[[Record], bool]) -> list[Record]:
+    """The records of a gold file for scoring, every line checked.
+
+    Stricter than `read_records`: a `scorable` record needs a non-empty `target` (a null or
+    empty one would score every prediction against nothing). Raises GoldError listing the bad
+    lines (its message names the gold file), HarnessError when the file holds no records.
+    """
+    p = check_input_file(path, "gold file")
+    records: list[Record] = []
+    problems: list[Problem] = []
+
+    def parse(obj: Any, where: str, line: int) -> Record | Problem:
+        rec = parse_record(obj, where, line)
+        if isinstance(rec, Record) and not scorable(rec):
+            return rec
+        return _gold_problem(obj, rec, where, line) or rec
+
+    for _, rec in iter_unique_items(p, parse, lambda r: r.sample_id, "sample_id"):
+        if isinstance(rec, Problem):
+            problems.append(rec)
+        else:
+            records.append(rec)
+    if problems:
+        raise GoldError(problems)
+    if not records:
+        raise HarnessError(f"{p}: the gold file holds no records")
+    return records
 
 
 def write_records(path: str | Path, records: Iterable[Record]) -> Path:

@@ -3,8 +3,16 @@ from pathlib import Path
 
 import pytest
 
-from harness.errors import DataError
-from harness.records import ATTR_CLS_CHOICES, ATTR_CLS_HEADER, read_records, to_example, write_records
+from harness.errors import DataError, HarnessError
+from harness.records import (
+    ATTR_CLS_CHOICES,
+    ATTR_CLS_HEADER,
+    GoldError,
+    read_gold,
+    read_records,
+    to_example,
+    write_records,
+)
 from harness.scoring.official import official_pairs
 
 GOOD = {
@@ -80,3 +88,25 @@ def test_reader_on_promptcblue_toy(shared_data: Path) -> None:
         assert len(res.records) == 80 and not res.problems
         attr = [r for r in res.records if r.task_dataset == "CHIP-MDCFNPC"]
         assert len(attr) == 5
+
+
+def _attr_cls(r: object) -> bool:
+    return getattr(r, "task_type", None) == "attr_cls"
+
+
+def test_read_gold_needs_the_answer_of_every_scored_record(tmp_path: Path) -> None:
+    inputs_only = {**GOOD, "sample_id": "s2", "target": None}
+    other_task = {**inputs_only, "sample_id": "n1", "task_type": "ner", "answer_choices": None}
+    path = write_lines(tmp_path / "g.jsonl", [json.dumps(r, ensure_ascii=False) for r in (GOOD, other_task)])
+    assert [r.sample_id for r in read_gold(path, _attr_cls)] == ["s1", "n1"]  # an unscored null is fine
+    path = write_lines(tmp_path / "g.jsonl", [json.dumps(r, ensure_ascii=False) for r in (GOOD, inputs_only)])
+    assert read_records(path).records[1].target == ""  # the lenient reader keeps test inputs
+    with pytest.raises(GoldError) as err:
+        read_gold(path, _attr_cls)
+    assert str(err.value).startswith(
+        f"bad gold lines: {path}:2: field target: expected the gold answer text, got null"
+    )
+    assert [p.line for p in err.value.problems] == [2]
+    empty = write_lines(tmp_path / "e.jsonl", [""])
+    with pytest.raises(HarnessError, match="the gold file holds no records"):
+        read_gold(empty, _attr_cls)

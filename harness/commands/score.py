@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from harness.commands._common import console_for, emit_json, json_option
+
+if TYPE_CHECKING:
+    from harness.scoring.pipeline import ScoringConfig
 
 
 def _fmt(x: float) -> str:
@@ -17,6 +20,70 @@ def _fmt(x: float) -> str:
 def _ci(summary: dict[str, Any], key: str) -> str:
     ci = summary.get("ci", {}).get(key)
     return f"{ci[0]:.4f}–{ci[1]:.4f}" if ci else "–"
+
+
+# Above this many resamples the bootstrap's arrays outgrow memory on a real gold file.
+MAX_RESAMPLES = 1_000_000
+
+
+def _config(
+    config_path: str | None, synonyms: tuple[str, ...], resamples: int | None, seed: int | None
+) -> ScoringConfig:
+    """The ScoringConfig from --config (a scoring block, or a suite holding one) and the flags."""
+    from pydantic import ValidationError
+
+    from harness.errors import HarnessError
+    from harness.safeio import read_yaml_file
+    from harness.scoring.pipeline import ScoringConfig
+
+    options: dict[str, Any] = {}
+    where = "scoring options"
+    if config_path:
+        loaded = read_yaml_file(config_path, "scoring config")
+        where = config_path
+        if isinstance(loaded, dict) and "scoring" in loaded:
+            loaded, where = loaded["scoring"], f"{config_path} (scoring:)"
+        if loaded is None:  # an empty file or `scoring:` with nothing under it: the defaults
+            loaded = {}
+        if not isinstance(loaded, dict):
+            raise HarnessError(
+                f"{where}: expected a mapping of scoring options (or a suite with a scoring: block), "
+                f"got {type(loaded).__name__}"
+            )
+        options = dict(loaded)
+    if synonyms:
+        options["synonyms"] = list(synonyms)
+    if resamples is not None:
+        options["bootstrap_resamples"] = resamples
+    if seed is not None:
+        options["seed"] = seed
+    unknown = sorted(str(k) for k in options if k not in ScoringConfig.model_fields)
+    if unknown:
+        raise HarnessError(
+            f"{where}: unknown scoring option(s) {', '.join(unknown)}; valid: {', '.join(ScoringConfig.model_fields)}"
+        )
+    try:
+        cfg = ScoringConfig.model_validate(options)
+    except ValidationError as e:  # name each bad option and why, without pydantic's URLs
+        detail = "; ".join(f"{'.'.join(map(str, x['loc'])) or 'options'}: {x['msg']}" for x in e.errors())
+        raise HarnessError(f"{where}: bad scoring option(s): {detail}") from None
+    if cfg.bootstrap_resamples > MAX_RESAMPLES:
+        raise HarnessError(
+            f"{where}: bootstrap_resamples {cfg.bootstrap_resamples} is more than {MAX_RESAMPLES:,}"
+        )
+    if cfg.seed < 0:  # numpy's generators take no negative seed
+        raise HarnessError(f"{where}: seed must be 0 or more, got {cfg.seed}")
+    return cfg
+
+
+def _check_trace_path(trace: str, *inputs: str | None) -> None:
+    """Refuse a --trace path that is one of the inputs: writing it would destroy that file."""
+    from harness.errors import HarnessError
+
+    out = Path(trace).resolve()
+    for path in inputs:
+        if path and Path(path).resolve() == out:
+            raise HarnessError(f"--trace {trace} is an input file: writing the traces would overwrite it")
 
 
 def render_summary(summary: dict[str, Any], console: Any) -> None:
@@ -91,8 +158,19 @@ def render_summary(summary: dict[str, Any], console: Any) -> None:
     type=click.Path(dir_okay=False),
     help="YAML file with scoring options (a suite's scoring block).",
 )
-@click.option("--resamples", type=int, default=None, help="Bootstrap resamples for the CIs (0 = no CIs).")
-@click.option("--seed", type=int, default=None, help="Bootstrap seed.")
+@click.option(
+    "--resamples",
+    type=click.IntRange(0, None),
+    default=None,
+    help="Bootstrap resamples for the CIs (0 = no CIs).",
+)
+@click.option("--seed", type=click.IntRange(0, None), default=None, help="Bootstrap seed (0 or more).")
+@click.option(
+    "--text-field",
+    "text_field",
+    default=None,
+    help="Read each prediction's text from this field (default: text, else target).",
+)
 @json_option
 def score(
     gold: str,
@@ -104,6 +182,7 @@ def score(
     config_path: str | None,
     resamples: int | None,
     seed: int | None,
+    text_field: str | None,
     as_json: bool,
 ) -> None:
     """Score predictions against gold: the official PromptCBLUE rule and the revised protocol.
@@ -116,40 +195,20 @@ def score(
     from harness.errors import HarnessError
     from harness.jsonl import dumps_line
     from harness.predictions import check_ids, read_predictions
-    from harness.records import read_records
-    from harness.scoring.pipeline import ScoringConfig, is_scorable
+    from harness.records import read_gold
+    from harness.scoring.pipeline import is_scorable
     from harness.scoring.pipeline import score as run_score
 
-    options: dict[str, Any] = {}
-    if config_path:
-        import yaml
-
-        loaded = yaml.safe_load(Path(config_path).read_text(encoding="utf-8")) or {}
-        if not isinstance(loaded, dict):
-            raise HarnessError(f"{config_path}: expected a mapping of scoring options")
-        options = loaded.get("scoring", loaded)
-    if synonyms:
-        options["synonyms"] = list(synonyms)
-    if resamples is not None:
-        options["bootstrap_resamples"] = resamples
-    if seed is not None:
-        options["seed"] = seed
-    unknown = sorted(set(options) - set(ScoringConfig.model_fields))
-    if unknown:
-        raise HarnessError(
-            f"{config_path}: unknown scoring option(s) {', '.join(unknown)}; valid: {', '.join(ScoringConfig.model_fields)}"
-        )
-    try:
-        cfg = ScoringConfig.model_validate(options)
-    except Exception as e:  # pydantic's message lists the bad key and the valid ones
-        raise HarnessError(f"bad scoring options: {e}") from e
-
-    records = read_records(gold).records
+    cfg = _config(config_path, synonyms, resamples, seed)
+    if trace:
+        _check_trace_path(trace, gold, pred, config_path, *synonyms)
+    records = read_gold(gold, is_scorable)
     scorable = [r for r in records if is_scorable(r)]
     if not scorable:
         raise HarnessError(f"{gold}: no attr_cls records with answer choices to score")
     other = {r.sample_id for r in records} - {r.sample_id for r in scorable}
-    preds = {k: v for k, v in read_predictions(pred, system=system).items() if k not in other}
+    preds = read_predictions(pred, system=system, text_field=text_field)
+    preds = {k: v for k, v in preds.items() if k not in other}
     check_ids(preds, [r.sample_id for r in scorable], allow_missing, pred)
     result = run_score(records, preds, cfg)
     if trace:

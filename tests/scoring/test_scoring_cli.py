@@ -113,6 +113,7 @@ def test_allow_missing_scores_them_empty(gold: Path, tmp_path: Path) -> None:
     summary = json.loads(out)
     assert summary["official"]["tp"] == 2 and summary["official"]["fn"] == 8
     assert summary["failures"]["missing"] == 4
+    assert summary["unpredicted"] == 4  # the four samples without a prediction, counted
 
 
 def test_read_predictions_names_the_first_few(tmp_path: Path) -> None:
