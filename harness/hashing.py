@@ -63,3 +63,29 @@ MODEL_FILE_SUFFIXES = (
 def sha256_model_dir(root: str | Path) -> str:
     """The content address of a model or adapter folder (every run and cache key uses this one)."""
     return sha256_tree(root, MODEL_FILE_SUFFIXES)
+
+
+def code_fingerprint(subpackages: Iterable[str], distributions: Iterable[str]) -> dict[str, Any]:
+    """What code computes an artifact: the digest of harness's source files in `subpackages`
+    (e.g. "training") and the installed versions of `distributions` (e.g. "torch").
+
+    Content addresses that include it name the outcome's cause, not only its inputs: a cached
+    tiny model, adapter or generation made by other code is never reused as if it were this
+    code's result (a stale cache once made a committed baseline that no clean run reproduced).
+    """
+    from importlib import metadata
+
+    package_root = Path(__file__).resolve().parent
+    h = hashlib.sha256()
+    for sub in sorted(subpackages):
+        folder = package_root / sub
+        files = sorted(folder.rglob("*.py")) if folder.is_dir() else [package_root / f"{sub}.py"]
+        for p in files:
+            h.update(p.relative_to(package_root).as_posix().encode() + b"\0" + sha256_file(p).encode() + b"\n")
+    versions: dict[str, str | None] = {}
+    for name in sorted(distributions):
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = None
+    return {"source": h.hexdigest()[:16], "versions": versions}
