@@ -35,11 +35,17 @@ def synonyms() -> None:
 @click.option("--allow-missing", is_flag=True, help="Score gold samples without predictions as empty.")
 @click.option(
     "--min-count",
-    type=int,
+    type=click.IntRange(min=1),
     default=None,
     help="Keep proposals seen at least this often (default 1; 2 for --chip).",
 )
-@click.option("--limit", type=int, default=50, show_default=True, help="Show at most this many proposals.")
+@click.option(
+    "--limit",
+    type=click.IntRange(min=0),
+    default=50,
+    show_default=True,
+    help="Show at most this many proposals.",
+)
 @click.option(
     "--out", type=click.Path(dir_okay=False), help="Also write the proposals as a YAML snippet here."
 )
@@ -96,6 +102,7 @@ def suggest(
             }
         )
         return
+    from rich.markup import escape
     from rich.table import Table
 
     console = console_for(False)
@@ -103,7 +110,8 @@ def suggest(
     for col in ("canonical", "variant", "count", "source", "examples", "note"):
         t.add_column(col)
     for p in proposals[:limit]:
-        t.add_row(p.canonical, p.variant, str(p.count), p.source, ", ".join(p.examples), p.note)
+        cells = (p.canonical, p.variant, str(p.count), p.source, ", ".join(p.examples), p.note)
+        t.add_row(*(escape(c) for c in cells))  # names are data, never rich markup
     console.print(t)
     console.print("Review, then add with: harness synonyms add CANONICAL VARIANT …")
 
@@ -122,41 +130,76 @@ def suggest(
 def add(
     canonical: str, variants: tuple[str, ...], file: str | None, dirs: tuple[str, ...], as_json: bool
 ) -> None:
-    """Add VARIANTS under CANONICAL (refused when another canonical owns a variant)."""
+    """Add VARIANTS under CANONICAL (refused when another canonical owns a variant).
+
+    The file is rewritten with a YAML emitter (one block per canonical; the comment block at
+    its top is kept) and replaced only once the new text reads back as the intended dictionary.
+    """
     from harness.scoring.synonyms import add_synonyms
 
-    path, added = add_synonyms(canonical, list(variants), file=file, dirs=_dirs(dirs))
-    result: dict[str, Any] = {"file": str(path), "canonical": canonical, "added": added}
+    r = add_synonyms(canonical, list(variants), file=file, dirs=_dirs(dirs))
+    note = (
+        f"{r.path} is not among the dictionaries read by default: pass --synonyms {r.path} to score with it"
+        if r.outside and r.added
+        else None
+    )
+    result: dict[str, Any] = {
+        "file": str(r.path),
+        "canonical": r.canonical,
+        "added": r.added,
+        "skipped": [{"variant": v, "why": why} for v, why in r.skipped],
+        "note": note,
+    }
     if as_json:
         emit_json(result)
-    else:
-        msg = f"added {', '.join(added)} under {canonical} in {path}" if added else "nothing new to add"
-        console_for(False).print(msg)
+        return
+    console = console_for(False)
+    for v, why in r.skipped:
+        console.print(f"skipped {v!r}: {why}", highlight=False, markup=False)
+    msg = f"added {', '.join(r.added)} under {r.canonical} in {r.path}" if r.added else "nothing new to add"
+    console.print(msg, highlight=False, markup=False)
+    if note:
+        console.print(f"note: {note}", highlight=False, markup=False)
 
 
 @synonyms.command("check")
 @_SYN_OPT
 @json_option
 def check(dirs: tuple[str, ...], as_json: bool) -> None:
-    """Validate the dictionaries: duplicates, a variant under two canonicals, chains and cycles. Exit 1 on problems."""
-    from harness.scoring.synonyms import check_synonyms, load_synonyms
+    """Validate the dictionaries: files that do not read (encoding, YAML, duplicate keys, shape),
+    duplicates, a variant under two canonicals, chains and cycles.
 
-    problems = check_synonyms(_dirs(dirs))
-    table = load_synonyms(_dirs(dirs))
+    Exit 1 when problems are found; 2 when a path cannot be read at all (missing, a folder
+    without dictionaries, no permission).
+    """
+    from rich.markup import escape
+
+    from harness.errors import EXIT_FOUND
+    from harness.scoring.synonyms import scan_synonyms
+
+    entries, problems = scan_synonyms(_dirs(dirs))
     summary = {
         "ok": not problems,
         "problems": problems,
-        "canonicals": len(table),
-        "variants": sum(len(e.variants) for e in table.entries),
+        "canonicals": len(entries),
+        "variants": sum(len(e.variants) for e in entries),
     }
     if as_json:
         emit_json(summary)
     else:
         console = console_for(False)
         for p in problems:
-            console.print(f"[red]problem[/red] {p}", highlight=False)
+            console.print(f"[red]problem[/red] {escape(p)}", highlight=False, soft_wrap=True)
         console.print(
             f"{summary['canonicals']} canonicals, {summary['variants']} variants, {len(problems)} problem(s)"
         )
+        if problems:
+            console.print(
+                "Fix each file:line above, then run `harness synonyms check` again (`harness score` "
+                "refuses a file that does not read; of duplicates it keeps the first read).",
+                highlight=False,
+                markup=False,
+                soft_wrap=True,
+            )
     if problems:
-        raise SystemExit(1)
+        raise SystemExit(EXIT_FOUND)

@@ -380,7 +380,7 @@ def _finish(
             "fuzzy_threshold": cfg.fuzzy_threshold if cfg.fuzzy else None,
             "use_jieba": cfg.use_jieba,
             "taggers": [t.name for t in sc.taggers],
-            "synonyms": {"canonicals": len(sc.table), "digest": sc.table.digest},
+            "synonyms": sc.table.protocol(),  # files, canonicals, variants, digest
             "bootstrap_resamples": cfg.bootstrap_resamples,
             "bootstrap_method": "exact",  # kept for readers of older summaries (keys are stable)
             "ci_level": cfg.ci_level,

@@ -7,11 +7,15 @@ raw dialogs (each NER `mention` with its normalized `name`).
 
 from __future__ import annotations
 
+import math
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import yaml
+
+from harness.errors import Problem
 from harness.scoring.synonyms import SynonymTable, normalize_entity
 
 
@@ -82,26 +86,61 @@ def from_scores(result: Any, table: SynonymTable, min_count: int = 1) -> list[Pr
     return _collect(hits, table, min_count)
 
 
+def _chip_pairs(obj: Any, path: str, line: int) -> list[tuple[str, str]] | Problem:
+    """(name, mention) of every NER span in one CHIP-2021 dialog, or why the dialog is malformed."""
+    if not isinstance(obj, dict):
+        return Problem(path, line, None, f"expected a dialog object, found {type(obj).__name__}")
+    turns = obj.get("dialog_info") or []
+    if not isinstance(turns, list):
+        return Problem(path, line, "dialog_info", f"expected a list of turns, found {type(turns).__name__}")
+    pairs = []
+    for t, turn in enumerate(turns):
+        ners = turn.get("ner") or [] if isinstance(turn, dict) else None
+        if not isinstance(ners, list):
+            what = "a turn object" if ners is None else "a list of NER spans under ner"
+            return Problem(path, line, f"dialog_info[{t}]", f"expected {what}")
+        for ner in ners:
+            if not isinstance(ner, dict) or not all(
+                isinstance(ner.get(k, ""), str) for k in ("name", "mention")
+            ):
+                return Problem(
+                    path, line, f"dialog_info[{t}].ner", "expected objects with text name and mention"
+                )
+            pairs.append((ner.get("name", ""), ner.get("mention", "")))
+    return pairs
+
+
 def from_chip(path: str | Path, table: SynonymTable, min_count: int = 2) -> list[Proposal]:
-    """Proposals from CHIP-2021 raw dialogs: every NER mention whose normalized name differs."""
+    """Proposals from CHIP-2021 raw dialogs: every NER mention whose normalized name differs.
+
+    A line that is not a well-formed dialog is an error (every such line listed), not a skip.
+    """
+    from harness.errors import DataError
     from harness.jsonl import iter_json_objects
 
     hits: dict[tuple[str, str, str], list[str]] = defaultdict(list)
-    for _, obj in iter_json_objects(path):
-        if not isinstance(obj, dict):
+    problems: list[Problem] = []
+    for line, obj in iter_json_objects(path):
+        pairs = obj if isinstance(obj, Problem) else _chip_pairs(obj, str(path), line)
+        if isinstance(pairs, Problem):
+            problems.append(pairs)
             continue
         did = str(obj.get("dialog_id", ""))
-        for turn in obj.get("dialog_info") or []:
-            if not isinstance(turn, dict):
+        for name, mention in pairs:
+            name, mention = name.strip(), mention.strip()
+            if not name or not mention or name == "undefined" or name == mention:
                 continue
-            for ner in turn.get("ner") or []:
-                name, mention = str(ner.get("name", "")), str(ner.get("mention", ""))
-                if not name or not mention or name == "undefined" or name == mention:
-                    continue
-                hits[(name, mention, "chip")].append(did)
+            hits[(name, mention, "chip")].append(did)
+    if problems:
+        raise DataError(problems)
     # one dialog repeating a mention counts once
     deduped = {k: list(dict.fromkeys(v)) for k, v in hits.items()}
     return _collect(deduped, table, min_count)
+
+
+def _scalar(text: str) -> str:
+    """`text` as one YAML scalar (quoted when YAML needs it: `: `, `#`, `[`, a leading `-`, …)."""
+    return yaml.safe_dump([text], default_flow_style=True, allow_unicode=True, width=math.inf)[1:-2]
 
 
 def as_yaml(proposals: list[Proposal]) -> str:
@@ -111,10 +150,11 @@ def as_yaml(proposals: list[Proposal]) -> str:
         groups[p.canonical].append(p)
     lines = ["# Proposed synonyms: review each line before adding it (harness synonyms add)."]
     for canon in sorted(groups, key=lambda c: -sum(p.count for p in groups[c])):
-        lines.append(f"{canon}:")
+        lines.append(f"{_scalar(canon)}:")
         for p in groups[canon]:
             note = f"; {p.note}" if p.note else ""
-            lines.append(f"  - {p.variant}  # {p.source} ×{p.count}{note}")
+            comment = f"{p.source} ×{p.count}{note}".replace("\n", " ")
+            lines.append(f"  - {_scalar(p.variant)}  # {comment}")
     return "\n".join(lines) + "\n"
 
 
