@@ -12,28 +12,35 @@ from rich.console import Console
 from rich.table import Table
 
 from harness.errors import HarnessError
-from harness.gate import Counts, fmt_p, load_counts, paired
+from harness.gate import Counts, fmt_p, load_counts, paired, run_systems
 from harness.reporting.data import HEADLINE, STAT_METRICS
 from harness.runs import RunDir, open_run
 
 
 def parse_ref(ref: str) -> tuple[RunDir, str]:
     """`reports/demo/abc:round3` → (run, "round3"); a bare run folder with one system names it."""
-    path, _, system = ref.rpartition(":")
-    if path and Path(path).is_dir() and system:
+    form = "expected RUN_DIR:SYSTEM, or RUN_DIR when the run has one system"
+    if not ref:
+        raise HarnessError(f"an empty system reference; {form}")
+    path, sep, system = ref.rpartition(":")
+    if sep and path and Path(path).is_dir() and not Path(ref).is_dir():
         run = open_run(path)
-        if system not in run.systems():
-            raise HarnessError(f"{path} has no system {system!r}; systems: {', '.join(run.systems())}")
+        systems = run_systems(run)
+        if system not in systems:
+            named = f"no system {system!r}" if system else "no system named after the ':'"
+            raise HarnessError(f"{path} has {named}; systems: {', '.join(systems) or '(none)'}")
         return run, system
     if Path(ref).is_dir():
         run = open_run(ref)
-        systems = run.systems()
+        systems = run_systems(run)
         if len(systems) != 1:
-            raise HarnessError(
-                f"{ref} has {len(systems)} systems ({', '.join(systems)}); name one as {ref}:SYSTEM"
-            )
+            listed = f" ({', '.join(systems)})" if systems else ""
+            raise HarnessError(f"{ref} has {len(systems)} systems{listed}; name one as {ref}:SYSTEM")
         return run, systems[0]
-    raise HarnessError(f"{ref!r}: expected RUN_DIR:SYSTEM or RUN_DIR (no such folder)")
+    folder = Path(path if sep and path else ref)
+    if folder.exists():
+        raise HarnessError(f"{ref!r}: {folder} is a file, not a run folder; {form}")
+    raise HarnessError(f"{ref!r}: run folder not found: {folder}; {form}")
 
 
 def compare_systems(
@@ -42,12 +49,18 @@ def compare_systems(
     """Paired bootstrap per metric, McNemar on per-sample correctness, fixed and broken samples."""
     from harness.scoring.stats import mcnemar
 
-    (run_a, sys_a), (run_b, sys_b) = parse_ref(a_ref), parse_ref(b_ref)
-    ca, cb = load_counts(run_a, sys_a), load_counts(run_b, sys_b)
     wanted = metrics or [p for p, _ in HEADLINE if p in STAT_METRICS]
     unknown = [m for m in wanted if m not in STAT_METRICS]
     if unknown:
         raise HarnessError(f"unknown metric(s) {', '.join(unknown)}; valid: {', '.join(STAT_METRICS)}")
+    (run_a, sys_a), (run_b, sys_b) = parse_ref(a_ref), parse_ref(b_ref)
+    ca, cb = load_counts(run_a, sys_a), load_counts(run_b, sys_b)
+    if not set(ca.sample_ids) & set(cb.sample_ids):
+        raise HarnessError(
+            f"{a_ref} and {b_ref} share no sample ids ({a_ref}: {len(ca.sample_ids)}, e.g. "
+            f"{ca.sample_ids[0]!r}; {b_ref}: {len(cb.sample_ids)}, e.g. {cb.sample_ids[0]!r}): they were "
+            "scored on different test sets, so there is nothing to pair"
+        )
     tests = [paired(ca, cb, m, "paired_bootstrap", resamples=resamples, seed=seed) for m in wanted]
     fixed, broken, shared = outcome_changes(ca, cb)
     pos = {s: i for i, s in enumerate(cb.sample_ids)}

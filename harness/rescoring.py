@@ -2,10 +2,14 @@
 
 Nothing here loads a model: the run folder holds the test records and every system's raw
 generations, so a synonym edit costs one scoring pass (seconds), never a new generation.
+Those inputs must still be the files the run wrote (their sha256 is in manifest.json), and
+scores.json is rebuilt from the manifest's copy of its header, so a damaged or deleted
+scores.json never decides which systems are scored.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -13,41 +17,56 @@ from rich.console import Console
 
 from harness.errors import HarnessError
 from harness.records import read_records
-from harness.runs import RunDir, read_json
+from harness.runs import RunDir, read_manifest, verify_run
 
 
-def current_scoring(run: RunDir) -> Any:
-    """The scoring block of the suite as it is now: the original suite file, else the run's copy."""
-    from harness.suite import SuiteError, load_suite
+def current_scoring(run: RunDir, manifest: dict[str, Any]) -> Any:
+    """The scoring block of the suite as it is now: the original suite file, else the run's copy
+    (whose relative synonym paths still mean the original file's folder)."""
+    from harness.suite import SuiteError, load_scoring_block
 
-    manifest = read_json(run.manifest) if run.manifest.is_file() else {}
-    for candidate in (manifest.get("suite_path"), run.suite_copy):
-        if candidate and Path(candidate).is_file():
+    original = manifest.get("suite_path")
+    original = Path(original) if isinstance(original, str) and original else None
+    for candidate in (original, run.suite_copy):
+        if candidate is not None and candidate.is_file():
             try:
-                return load_suite(candidate).scoring
+                return load_scoring_block(candidate, original.parent if original else None)
             except SuiteError as e:
                 raise HarnessError(f"cannot read the run's scoring settings: {e}") from None
-    from harness.scoring.pipeline import ScoringConfig
-
-    stored = (read_json(run.scores).get("scoring") if run.scores.is_file() else None) or {}
-    return ScoringConfig.model_validate(stored)
+    raise HarnessError(
+        f"{run.root}: neither the suite file ({original}) nor the run's suite.yaml is there: "
+        "nothing says how to score; rerun the suite"
+    )
 
 
 def rescore_run(
-    run: RunDir, *, synonyms: list[Path] | None = None, console: Console | None = None
+    run: RunDir,
+    *,
+    synonyms: list[Path] | None = None,
+    console: Console | None = None,
+    warn: Callable[[str], None] | None = None,
 ) -> dict[str, Any]:
-    """Re-score every system of the run; rewrites scores.json, traces, counts and index.html."""
+    """Re-score every system of the run; rewrites scores.json, traces, counts and index.html.
+
+    Refuses a folder whose test records or predictions no longer match its manifest.
+    """
     from harness.runner import score_and_report
 
-    if not run.test_records.is_file():
-        raise HarnessError(f"{run.root}: no data/test.jsonl; this run cannot be rescored")
-    scoring = current_scoring(run)
+    verify_run(run, strict=True)
+    manifest = read_manifest(run)
+    header = manifest.get("scores_header")
+    if not isinstance(header, dict) or not isinstance(header.get("order"), list):
+        raise HarnessError(
+            f"{run.manifest} records no scores header (a run from an older harness); "
+            "rerun the suite (`harness run SUITE`)"
+        )
+    if not run.scores.exists() and warn is not None:
+        warn(f"{run.scores} is missing: rebuilding it from manifest.json and the stored predictions")
+    missing = [s for s in header["order"] if f"predictions/{s}.jsonl" not in manifest["inputs"]]
+    if missing:
+        raise HarnessError(f"{run.manifest}: no stored predictions recorded for {', '.join(missing)}")
+    scoring = current_scoring(run, manifest)
     if synonyms:
         scoring = scoring.model_copy(update={"synonyms": [Path(s) for s in synonyms]})
     test = read_records(run.test_records).records
-    scores = read_json(run.scores) if run.scores.is_file() else {"suite": run.root.parent.name}
-    scores["order"] = scores.get("order") or run.systems()
-    missing = [s for s in scores["order"] if not run.predictions(s).is_file()]
-    if missing:
-        raise HarnessError(f"{run.root}: no stored predictions for {', '.join(missing)}")
-    return score_and_report(run, scores, scoring, test, console)
+    return score_and_report(run, dict(header), scoring, test, console)

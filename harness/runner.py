@@ -119,7 +119,9 @@ def run_suite(suite: Suite, out_root: Path, console: Console) -> RunOutcome:
     test = data.test()
     write_records(run.test_records, test)
     console.print(f"  test: {len(test)} records from {', '.join(suite.data.test)}")
-    base = base_model_path(suite, data, work, console)
+    # Rules, stored predictions and merged checkpoints need no base model: build or look up none.
+    needs_model = any(isinstance(s, ZeroShotSystem | TrainedSystem | AdapterSystem) for s in suite.systems)
+    base = base_model_path(suite, data, work, console) if needs_model else None
     steps["data"] = elapsed(t0)
 
     console.print("[bold]2/5 train[/]")
@@ -132,6 +134,7 @@ def run_suite(suite: Suite, out_root: Path, console: Console) -> RunOutcome:
         if isinstance(s, ZeroShotSystem):
             adapters[s.name] = None
         elif isinstance(s, TrainedSystem):
+            assert base is not None
             result, findings = train_system(suite, s, data, base, test, work, console)
             contamination_found[s.name] = findings
             losses = result.adapter_dir / "losses.json"
@@ -156,13 +159,22 @@ def run_suite(suite: Suite, out_root: Path, console: Console) -> RunOutcome:
             provenance[s.name] = {"dir": str(s.path), "sha256": hash_model(str(s.path))}
     if not any(isinstance(s, TrainedSystem) for s in suite.systems):
         console.print("  nothing to train")
+    # every source is loaded by now (test, tiny corpus, training rounds)
+    for name, problems in data.skipped.items():
+        console.print(
+            f"  [bold yellow]warning:[/] {name}: skipped {len(problems)} bad line(s) (on_error: skip), "
+            f"first {problems[0]}; all are listed in manifest.json",
+            highlight=False,
+            soft_wrap=True,
+        )
     steps["train"] = elapsed(t0)
 
     console.print("[bold]3/5 generate[/]")
     t0 = time.perf_counter()
     gen_stats: dict[str, Any] = {"generated": 0, "cache_hits": 0}
     if adapters or merged:
-        rows, gen_stats = generate_all(suite, base, adapters, merged, test, work, console)
+        # base is None only when no system uses it (then `adapters` is empty and it goes unread)
+        rows, gen_stats = generate_all(suite, base or "", adapters, merged, test, work, console)
         for name, sys_rows in rows.items():
             write_rows(run.predictions(name), sys_rows)
         console.print(f"  generated {gen_stats['generated']}, cache hits {gen_stats['cache_hits']}")
@@ -188,8 +200,7 @@ def run_suite(suite: Suite, out_root: Path, console: Console) -> RunOutcome:
 
     console.print("[bold]4/5 score and report[/]")
     t0 = time.perf_counter()
-    write_manifest(run, suite, data, base, provenance, steps)
-    scores = {
+    header = {
         "suite": suite.name,
         "run_id": run.root.name,
         "order": [s.name for s in suite.systems],
@@ -202,7 +213,8 @@ def run_suite(suite: Suite, out_root: Path, console: Console) -> RunOutcome:
         "gate": {**suite.gate.model_dump(mode="json")},
         "generation": {k: v for k, v in gen_stats.items() if k != "calls"},
     }
-    scores = score_and_report(run, scores, suite.scoring, test, console)
+    write_manifest(run, suite, data, base, provenance, steps, header)
+    scores = score_and_report(run, dict(header), suite.scoring, test, console)
     steps["score_report"] = elapsed(t0)
 
     console.print("[bold]5/5 gate[/]")
@@ -227,7 +239,7 @@ def run_suite(suite: Suite, out_root: Path, console: Console) -> RunOutcome:
     else:
         console.print("  the suite names no gate.baseline: nothing to gate")
     steps["total"] = elapsed(started)
-    write_manifest(run, suite, data, base, provenance, steps)
+    write_manifest(run, suite, data, base, provenance, steps, header)
     return RunOutcome(
         run=run, scores=scores, gate=gate, generated=int(gen_stats.get("generated", 0)), seconds=steps
     )

@@ -1,7 +1,8 @@
 """Run folders: layout, manifest (provenance), and atomic reads/writes of a run's files.
 
 reports/<suite>/<run-id>/
-  manifest.json          versions, git commit, hashes of data, models, adapters, suite
+  manifest.json          versions, git commit, hashes of data, models, adapters, suite; the sha256
+                         and rows of every input rescore reads; skipped bad source lines
   suite.yaml             the suite as it was run
   data/test.jsonl        the records every system was scored on
   predictions/<system>.jsonl
@@ -14,8 +15,10 @@ reports/<suite>/<run-id>/
 from __future__ import annotations
 
 import platform
+import re
 import subprocess
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
@@ -23,9 +26,12 @@ from typing import Any
 
 from harness import __version__
 from harness.errors import HarnessError
+from harness.hashing import sha256_file
 from harness.jsonl import iter_json_objects, write_json, write_jsonl
 
 SCORES_VERSION = 1
+# Suite and system names become folder and file names under --out: plain, and never `.`/`..`.
+SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 
 
 @dataclass(frozen=True)
@@ -70,15 +76,162 @@ class RunDir:
         return sorted(p.stem for p in (self.root / "predictions").glob("*.jsonl"))
 
 
-def open_run(path: str | Path) -> RunDir:
-    """A run folder that exists and has been scored (or at least generated)."""
+def open_run(path: str | Path, *, strict: bool = False, warn: Callable[[str], None] | None = None) -> RunDir:
+    """A run folder whose inputs still match what its manifest recorded.
+
+    `strict` (rescore, report): the manifest must exist and record its inputs. Otherwise a folder
+    without them (hand-made, or from an older harness) is opened unchecked, and `warn` says so.
+    """
     root = Path(path)
+    if root.is_file():
+        raise HarnessError(f"run folder is a file, expected a folder: {root}")
     if not root.is_dir():
         raise HarnessError(f"run folder not found: {root}")
     run = RunDir(root)
-    if not run.scores.is_file() and not (root / "predictions").is_dir():
-        raise HarnessError(f"{root} is not a run folder (no scores.json, no predictions/)")
+    if not run.manifest.exists() and not run.scores.exists() and not (root / "predictions").is_dir():
+        raise HarnessError(f"{root} is not a run folder (no manifest.json, scores.json or predictions/)")
+    note = verify_run(run, strict=strict)
+    if note and warn is not None:
+        warn(note)
     return run
+
+
+def read_manifest(run: RunDir) -> dict[str, Any]:
+    """The run's manifest.json, which must be a JSON object."""
+    if not run.manifest.exists():
+        raise HarnessError(
+            f"{run.root}: no manifest.json, so its files cannot be checked against what the run wrote; "
+            "rerun the suite (`harness run SUITE`) to rebuild the folder"
+        )
+    manifest = read_json(run.manifest)
+    if not isinstance(manifest, dict):
+        raise HarnessError(f"{run.manifest}: expected a JSON object, got {type(manifest).__name__}")
+    return manifest
+
+
+def fingerprint(path: Path) -> dict[str, Any]:
+    """A file's sha256 and its count of non-blank lines (rows, for a JSON lines file)."""
+    with path.open("rb") as f:
+        rows = sum(1 for line in f if line.strip())
+    return {"sha256": sha256_file(path), "rows": rows}
+
+
+def record_inputs(run: RunDir, systems: list[str]) -> dict[str, dict[str, Any]]:
+    """Fingerprints of what rescoring reads: the test records and each system's predictions."""
+    files = [run.test_records, *(run.predictions(s) for s in systems)]
+    return {f.relative_to(run.root).as_posix(): fingerprint(f) for f in files}
+
+
+def verify_run(run: RunDir, *, strict: bool) -> str | None:
+    """Raise when an input the manifest recorded is missing or changed; every change is named.
+
+    Returns a note when there was nothing to check against (not `strict` only).
+    """
+    if not strict and not run.manifest.exists():
+        return f"{run.root}: no manifest.json: the run's files were not checked"
+    manifest = read_manifest(run)
+    inputs = manifest.get("inputs")
+    if not isinstance(inputs, dict) or not inputs:
+        message = (
+            f"{run.manifest} records no input hashes (a hand-made folder, or a run from an older "
+            "harness), so its files cannot be checked"
+        )
+        if strict:
+            raise HarnessError(f"{message}; rerun the suite (`harness run SUITE`) to rebuild the folder")
+        return f"{message}: they were not"
+    changed = []
+    for rel, expected in inputs.items():
+        f = run.root / rel
+        if not isinstance(expected, dict) or Path(rel).is_absolute() or ".." in Path(rel).parts:
+            raise HarnessError(f"{run.manifest}: inputs.{rel}: not an entry harness writes")
+        want = f"{expected.get('rows')} rows (sha256 {str(expected.get('sha256'))[:12]}…)"
+        if not f.exists():
+            changed.append(f"{rel}: missing (the run wrote {want})")
+            continue
+        if not f.is_file():
+            changed.append(f"{rel}: not a regular file any more (the run wrote {want})")
+            continue
+        found = fingerprint(f)
+        if found["sha256"] != expected.get("sha256"):
+            changed.append(
+                f"{rel}: changed since the run: expected {want}, found {found['rows']} rows "
+                f"(sha256 {found['sha256'][:12]}…)"
+            )
+    if changed:
+        raise HarnessError(
+            f"{run.root} no longer matches its manifest.json:\n  "
+            + "\n  ".join(changed)
+            + "\nrestore those files, or rerun the suite (`harness run SUITE`) to rebuild the folder"
+        )
+    return None
+
+
+def read_scores(run: RunDir) -> dict[str, Any]:
+    """scores.json, checked for the shape the report and rescore read (a JSON object of summaries)."""
+    if not run.scores.exists():
+        raise HarnessError(f"{run.root}: no scores.json yet (run `harness rescore {run.root}`)")
+    scores = read_json(run.scores)
+    if not isinstance(scores, dict):
+        raise HarnessError(f"{run.scores}: expected a JSON object, got {type(scores).__name__}")
+    systems = scores.get("systems", {})
+    if not isinstance(systems, dict) or not all(isinstance(v, dict) for v in systems.values()):
+        raise HarnessError(
+            f"{run.scores}: field systems: expected an object of score summaries; "
+            f"rebuild it with `harness rescore {run.root}`"
+        )
+    bad = [name for name in systems if not SAFE_NAME.match(name)]
+    if bad:
+        raise HarnessError(f"{run.scores}: field systems: {bad[0]!r} is not a system name harness writes")
+    for name, summary in systems.items():
+        problem = _summary_problem(summary)
+        if problem:
+            raise HarnessError(
+                f"{run.scores}: field systems.{name}.{problem}; rebuild it with `harness rescore {run.root}`"
+            )
+    for key in ("report", "contamination", "gate"):
+        if scores.get(key) is not None and not isinstance(scores[key], dict):
+            raise HarnessError(
+                f"{run.scores}: field {key}: expected an object, got {type(scores[key]).__name__}; "
+                f"rebuild it with `harness rescore {run.root}`"
+            )
+    for name, findings in (scores.get("contamination") or {}).items():
+        if findings is not None and not isinstance(findings, list):
+            raise HarnessError(f"{run.scores}: field contamination.{name}: expected a list of findings")
+    return scores
+
+
+def _is_number(v: Any) -> bool:
+    return isinstance(v, int | float) and not isinstance(v, bool)
+
+
+def _summary_problem(summary: dict[str, Any]) -> str | None:
+    """`field: expected …` for the first part of a score summary the reports cannot read, else None."""
+    if "samples" in summary and not (isinstance(summary["samples"], int) and _is_number(summary["samples"])):
+        return f"samples: expected a whole number, got {summary['samples']!r}"
+    for block in ("official", "canonical", "classification", "failures", "ci"):
+        if summary.get(block) is not None and not isinstance(summary[block], dict):
+            return f"{block}: expected an object, got {type(summary[block]).__name__}"
+    cls = summary.get("classification") or {}
+    labels, matrix = cls.get("labels"), cls.get("confusion")
+    if labels is not None and not (isinstance(labels, list) and all(isinstance(x, str) for x in labels)):
+        return "classification.labels: expected a list of label names"
+    if matrix is not None and not (
+        isinstance(matrix, list)
+        and all(
+            isinstance(row, list) and len(row) == len(matrix) and all(map(_is_number, row)) for row in matrix
+        )
+    ):
+        return "classification.confusion: expected a square matrix of counts"
+    per_label = cls.get("per_label")
+    if per_label is not None and not (
+        isinstance(per_label, dict)
+        and all(isinstance(v, dict) and _is_number(v.get("f1", 0.0)) for v in per_label.values())
+    ):
+        return "classification.per_label: expected an object of per-label objects with a numeric f1"
+    for k, v in (summary.get("failures") or {}).items():
+        if not (_is_number(v) or isinstance(v, dict)):
+            return f"failures.{k}: expected a count, got {v!r}"
+    return None
 
 
 def read_json(path: str | Path) -> Any:

@@ -11,32 +11,51 @@ from typing import Any
 
 from rich.console import Console
 
-from harness.errors import HarnessError
-from harness.hashing import sha256_file, sha256_json, sha256_model_dir
+from harness.errors import DataError, HarnessError, Problem
+from harness.hashing import code_fingerprint, sha256_file, sha256_json, sha256_model_dir
 from harness.records import Record, read_records, write_records
-from harness.runs import RunDir, new_manifest, write_doc, write_rows
+from harness.runs import RunDir, new_manifest, record_inputs, write_doc, write_rows
 from harness.suite import Suite, TrainedSystem
 
+# Bad lines a failing source lists in its message (all of them go to the manifest when skipped).
+MAX_LISTED = 20
 
-def load_source(src: Any) -> list[Record]:
+
+class SourceError(DataError):
+    """Bad lines in a suite source with `on_error: fail`: every FILE:LINE, and how to skip them."""
+
+    def __init__(self, name: str, problems: list[Problem]):
+        self.problems = problems
+        listed = "\n  ".join(str(p) for p in problems[:MAX_LISTED])
+        more = f"\n  … and {len(problems) - MAX_LISTED} more" if len(problems) > MAX_LISTED else ""
+        HarnessError.__init__(
+            self,
+            f"data.sources.{name}: {len(problems)} bad line(s):\n  {listed}{more}\n"
+            "fix them, or set `on_error: skip` on the source to drop them (each skipped line is "
+            "then listed in the run's manifest.json and its report)",
+        )
+
+
+def load_source(src: Any) -> tuple[list[Record], list[Problem]]:
+    """A source's records and its bad lines (`Data.source` fails on them unless `on_error: skip`)."""
     kind = src.kind
     if kind == "synthetic":
         from harness.datasets.synthetic import synth_records
 
-        return list(synth_records(src.n, src.seed, tuple(src.tasks or ("attr_cls",))))
+        return list(synth_records(src.n, src.seed, tuple(src.tasks or ("attr_cls",)))), []
     if kind == "promptcblue":
-        res = read_records(
-            src.path, on_error=src.on_error, task_type=src.task_type, task_dataset=src.task_dataset
-        )
-        return res.records[: src.limit] if src.limit else res.records
-    if kind == "chip2021":
+        res = read_records(src.path, on_error="skip", task_type=src.task_type, task_dataset=src.task_dataset)
+        records, problems = res.records, res.problems
+    elif kind == "chip2021":
         from harness.datasets.chip2021 import convert_chip2021
 
-        res = convert_chip2021(
+        conv = convert_chip2021(
             src.path, templates=src.templates, seed=src.seed, max_chars=src.max_chars, on_error="skip"
         )
-        return res.records[: src.limit] if src.limit else res.records
-    raise HarnessError(f"unknown source kind {kind!r}")
+        records, problems = conv.records, conv.problems
+    else:
+        raise HarnessError(f"unknown source kind {kind!r}")
+    return (records[: src.limit] if src.limit else records), problems
 
 
 class Data:
@@ -45,11 +64,29 @@ class Data:
     def __init__(self, suite: Suite):
         self.suite = suite
         self._cache: dict[str, list[Record]] = {}
+        self.skipped: dict[str, list[Problem]] = {}  # source -> bad lines dropped by `on_error: skip`
 
     def source(self, name: str) -> list[Record]:
         if name not in self._cache:
-            self._cache[name] = load_source(self.suite.data.sources[name])
+            src = self.suite.data.sources[name]
+            try:
+                records, problems = load_source(src)
+            except HarnessError as e:
+                raise HarnessError(f"data.sources.{name}: {e}") from None
+            if problems and src.on_error == "fail":
+                raise SourceError(name, problems)
+            if problems:
+                self.skipped[name] = problems
+            self._cache[name] = records
         return self._cache[name]
+
+    def skipped_json(self) -> list[dict[str, Any]]:
+        """Every skipped bad line, for the manifest: source, file, line, field, message."""
+        return [
+            {"source": name, "file": p.path, "line": p.line, "field": p.field, "message": p.message}
+            for name, problems in self.skipped.items()
+            for p in problems
+        ]
 
     def pool(self, names: list[str]) -> list[Record]:
         out: list[Record] = []
@@ -79,7 +116,8 @@ def base_model_path(suite: Suite, data: Data, work: Path, console: Console) -> s
     tiny = suite.base_model.tiny
     assert tiny is not None
     corpus = data.pool(tiny.corpus)
-    key = sha256_json({"corpus": [r.to_json() for r in corpus], "cfg": tiny.model_dump()})[:16]
+    code = code_fingerprint(["training"], ["torch", "transformers", "tokenizers"])
+    key = sha256_json({"corpus": [r.to_json() for r in corpus], "cfg": tiny.model_dump(), "code": code})[:16]
     out = work / "models" / f"tiny-{key}"
     if (out / "config.json").is_file():
         console.print(f"  tiny model: reusing {out}")
@@ -128,11 +166,77 @@ def recipe_splits(
         raise HarnessError(
             f"systems[{system.name}]: unknown recipe {system.training.recipe!r}; valid: {', '.join(RECIPES)}"
         )
-    train = data.pool(system.training.train if system.training.train is not None else suite.data.train)
-    dev = data.pool(system.training.dev if system.training.dev is not None else suite.data.dev)
+    train_names = system.training.train if system.training.train is not None else suite.data.train
+    dev_names = system.training.dev if system.training.dev is not None else suite.data.dev
+    train = data.pool(train_names)
+    dev = data.pool(dev_names)
     # The test set goes in as `exclude`: round3 drops training records that overlap it.
-    out = recipe(train, dev, exclude=test, **system.training.options)
+    try:
+        out = recipe(train, dev, exclude=test, **system.training.options)
+        if not out[0]:
+            raise HarnessError("the recipe returned no training records")
+    except HarnessError as e:
+        raise HarnessError(
+            f"systems[{system.name}]: no training data: {e}\n"
+            + "\n".join(f"  {line}" for line in _training_story(system, data, train_names, dev_names, test))
+        ) from None
     return list(out[0]), list(out[1] or [])
+
+
+_RECIPE_FILTERS = {
+    "round1": "keeps every record",
+    "round2": "keeps attr_cls/CHIP-MDCFNPC train records; dev: attr_cls/IMCS-V2-SR",
+    "round3": "keeps attr_cls/CHIP-MDCFNPC records, then drops train records that overlap dev or the "
+    "test set (same id, same or near-duplicate input)",
+    "custom": "keeps the records matching its options, drops those overlapping the test set, then "
+    "applies max_train",
+}
+
+
+def _training_story(
+    system: TrainedSystem, data: Data, train_names: list[str], dev_names: list[str], test: list[Record]
+) -> list[str]:
+    """What a round read and what its recipe filtered, source by source, for an empty-training error."""
+    from collections import Counter
+
+    from harness.datasets.contamination import normalize_text
+
+    def describe(names: list[str], split: str, field: str) -> list[str]:
+        if not names:
+            return [f"{split}: no sources ({field} is empty)"]
+        lines = []
+        for n in names:
+            recs = data.source(n)
+            kinds = Counter(f"{r.task_type}/{r.task_dataset}" for r in recs)
+            mix = ", ".join(f"{k} {v}" for k, v in kinds.most_common()) or "none"
+            src = data.suite.data.sources[n]
+            where = getattr(src, "path", None) or src.kind
+            skipped = f", {len(data.skipped[n])} bad lines skipped" if n in data.skipped else ""
+            lines.append(f"{split}: source {n} ({where}): {len(recs)} records ({mix}){skipped}")
+        return lines
+
+    own = system.training
+    lines = describe(
+        train_names,
+        "train",
+        f"systems[{system.name}].training.train" if own.train is not None else "data.train",
+    )
+    lines += describe(
+        dev_names, "dev", f"systems[{system.name}].training.dev" if own.dev is not None else "data.dev"
+    )
+    pool = data.pool(train_names)
+    ids = {r.sample_id for r in test}
+    texts = {normalize_text(r.input) for r in test}
+    overlap = sum(r.sample_id in ids or normalize_text(r.input) in texts for r in pool)
+    lines.append(
+        f"recipe {own.recipe} {_RECIPE_FILTERS.get(own.recipe, '')}"
+        + (f"; options {own.options}" if own.options else "")
+    )
+    lines.append(
+        f"before the recipe: {len(pool)} train records, {overlap} of them share an id or input "
+        f"with the {len(test)} test records; after it: 0"
+    )
+    return lines
 
 
 def contamination(
@@ -217,16 +321,27 @@ def hash_model(path: str) -> str | None:
 
 
 def write_manifest(
-    run: RunDir, suite: Suite, data: Data, base: str, adapters: dict[str, Any], steps: dict
+    run: RunDir,
+    suite: Suite,
+    data: Data,
+    base: str | None,
+    adapters: dict[str, Any],
+    steps: dict,
+    scores_header: dict[str, Any],
 ) -> None:
+    """Provenance, plus what `rescore` checks and rebuilds from: each input file's sha256 and rows
+    (test records, every system's predictions) and scores.json's header (order, settings, findings)."""
     suite_sha = sha256_file(suite.path) if suite.path else sha256_json(suite.model_dump(mode="json"))
     manifest = new_manifest(suite.name, suite.path, suite_sha)
     manifest["run_id"] = run.root.name
     manifest["data"] = {**data.hashes(), "test": {"sha256": sha256_file(run.test_records)}}
-    manifest["models"] = {"base": {"ref": base, "sha256": hash_model(base)}}
+    manifest["skipped"] = data.skipped_json()
+    manifest["models"] = {"base": {"ref": base, "sha256": hash_model(base)} if base else None}
     manifest["adapters"] = adapters
     manifest["steps"] = steps
     manifest["generation"] = suite.generation.model_dump(mode="json")
+    manifest["inputs"] = record_inputs(run, scores_header["order"])
+    manifest["scores_header"] = scores_header
     write_doc(run.manifest, manifest)
 
 

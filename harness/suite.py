@@ -20,11 +20,15 @@ from pydantic import (
     PrivateAttr,
     ValidationError,
     ValidationInfo,
+    field_validator,
     model_validator,
 )
 from pydantic.functional_validators import AfterValidator, BeforeValidator
 
 from harness.errors import HarnessError
+from harness.gate import MAX_RESAMPLES, MIN_RESAMPLES
+from harness.reporting.data import STAT_METRICS
+from harness.runs import SAFE_NAME
 from harness.safeio import read_yaml_file
 
 try:  # the other engineers' configs; a permissive stand-in until each one lands
@@ -70,27 +74,52 @@ def expand_env(text: str) -> str:
     return _ENV.sub(sub, text)
 
 
+def resolve_path(value: str | Path, base: Path | None) -> Path:
+    """`${VAR}` and `~` filled in, relative to `base` (the suite's folder), normalized."""
+    path = Path(expand_env(str(value))).expanduser()
+    return Path(os.path.normpath(path if path.is_absolute() or base is None else base / path))
+
+
 def _resolve(value: Any, info: ValidationInfo) -> Path:
     if not isinstance(value, str | Path):
         raise ValueError(f"expected a path, got {type(value).__name__}")
-    path = Path(expand_env(str(value))).expanduser()
-    base = (info.context or {}).get("base_dir")
-    return Path(os.path.normpath(path if path.is_absolute() or base is None else Path(base) / path))
+    return resolve_path(value, (info.context or {}).get("base_dir"))
 
 
 def _model_ref(value: str, info: ValidationInfo) -> str:
-    """A hub id stays as it is; a local folder (relative to the suite) becomes an absolute path."""
+    """A hub id stays as it is; a local folder (relative to the suite) becomes an absolute path.
+
+    A path-like value (`./x`, `/x`, `~/x`) must be an existing folder: sending it to the hub
+    would fail later with a confusing "Repo id must be in the form …".
+    """
     text = expand_env(str(value))
+    if not text.strip():
+        raise ValueError("expected a hub id or a model folder, got an empty string")
     base = (info.context or {}).get("base_dir")
     local = Path(text).expanduser()
     if not local.is_absolute() and base is not None:
         local = Path(base) / local
-    looks_local = text.startswith((".", "/", "~")) or local.exists()
-    return str(local.resolve()) if looks_local else text
+    if text.startswith((".", "/", "~")) or local.exists():
+        if not local.is_dir():
+            what = "is a file, expected a model folder" if local.exists() else "not found"
+            raise ValueError(f"local model folder {what}: {local}")
+        return str(local.resolve())
+    return text
+
+
+def _safe_name(value: str) -> str:
+    """Suite and system names become folder and file names under --out: keep them plain."""
+    if not SAFE_NAME.match(value):
+        raise ValueError(
+            f"{value!r} is not a valid name: use 1-64 letters, digits, '_', '.' or '-', starting "
+            "with a letter or digit (it names a folder or file under --out)"
+        )
+    return value
 
 
 SuitePath = Annotated[Path, BeforeValidator(_resolve)]
 ModelRef = Annotated[str, AfterValidator(_model_ref)]
+SafeName = Annotated[str, AfterValidator(_safe_name)]
 
 
 class _Block(BaseModel):
@@ -103,7 +132,9 @@ class PromptCBLUESource(_Block):
     path: SuitePath
     task_type: list[str] | None = None
     task_dataset: list[str] | None = None
-    on_error: Literal["fail", "skip"] = "skip"
+    on_error: Literal["fail", "skip"] = Field(
+        "fail", description="skip: drop bad lines (listed in the manifest and the report)"
+    )
     limit: int | None = Field(None, ge=1, description="keep the first N records (after filters)")
 
 
@@ -113,6 +144,9 @@ class Chip2021Source(_Block):
     templates: SuitePath | None = None
     seed: int = 0
     max_chars: int | None = None
+    on_error: Literal["fail", "skip"] = Field(
+        "fail", description="skip: drop bad lines (listed in the manifest and the report)"
+    )
     limit: int | None = Field(None, ge=1)
 
 
@@ -165,7 +199,20 @@ class TinyModelBlock(_Block):
 class BaseModelBlock(_Block):
     id: ModelRef | None = Field(None, description="hub id or local folder")
     tiny: TinyModelBlock | None = None
-    trust_remote_code: bool = False
+    trust_remote_code: bool = Field(False, description="must stay false: harness runs no model code")
+
+    @field_validator("trust_remote_code")
+    @classmethod
+    def _no_remote_code(cls, value: bool) -> bool:
+        # Training loads the model without remote code; honouring it in generation alone would
+        # score a model other than the one trained. Refused rather than ignored.
+        if value:
+            raise ValueError(
+                "harness does not run code shipped with a model (trust_remote_code: true); use a model "
+                "whose architecture transformers ships, or convert it to one (save_pretrained from a "
+                "trusted session) and give that folder as base_model.id"
+            )
+        return value
 
     @model_validator(mode="after")
     def _one_of(self) -> BaseModelBlock:
@@ -184,7 +231,7 @@ class TrainingBlock(_Block):
 
 
 class _System(_Block):
-    name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
+    name: SafeName
     description: str = ""
 
 
@@ -235,7 +282,16 @@ class ReportBlock(_Block):
 
 class GateMetric(_Block):
     metric: str = Field(description="dotted path in a score summary, e.g. official.f1")
-    tolerance: float = Field(0.0, ge=0, description="allowed drop before it counts as a regression")
+    tolerance: float = Field(
+        0.0, ge=0, allow_inf_nan=False, description="allowed drop before it counts as a regression"
+    )
+
+    @model_validator(mode="after")
+    def _testable(self) -> GateMetric:
+        # The gate tests a metric on per-sample counts: only those it can recompute from them.
+        if self.metric not in STAT_METRICS:
+            raise ValueError(f"the gate cannot test metric {self.metric!r}; valid: {', '.join(STAT_METRICS)}")
+        return self
 
 
 class GateBlock(_Block):
@@ -245,16 +301,25 @@ class GateBlock(_Block):
         default_factory=lambda: [
             GateMetric(metric="official.f1"),
             GateMetric(metric="classification.accuracy"),
-        ]
+        ],
+        min_length=1,
     )
     test: Literal["paired_bootstrap", "mcnemar"] = "paired_bootstrap"
     alpha: float = Field(0.05, gt=0, lt=1)
-    resamples: int = Field(2000, ge=100)
-    seed: int = 0
+    resamples: int = Field(2000, ge=MIN_RESAMPLES, le=MAX_RESAMPLES)
+    seed: int = Field(0, ge=0, description="bootstrap seed (numpy takes 0 or more)")
+
+    @model_validator(mode="after")
+    def _no_repeats(self) -> GateBlock:
+        for field, values in (("systems", self.systems or []), ("metrics", [m.metric for m in self.metrics])):
+            repeated = sorted({v for v in values if values.count(v) > 1})
+            if repeated:
+                raise ValueError(f"{field} lists {', '.join(repeated)} more than once")
+        return self
 
 
 class Suite(_Block):
-    name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
+    name: SafeName
     description: str = ""
     data: DataBlock
     base_model: BaseModelBlock
@@ -276,6 +341,12 @@ class Suite(_Block):
         dupes = sorted({n for n in names if names.count(n) > 1})
         if dupes:
             raise ValueError(f"systems: duplicate names {dupes}")
+        folded = sorted({n for n in names if [m.casefold() for m in names].count(n.casefold()) > 1})
+        if folded:
+            raise ValueError(
+                f"systems: names {folded} differ only in case; they would share files on a "
+                "case-insensitive filesystem (macOS, Windows)"
+            )
         for field in ("base", "reference"):
             value = getattr(self.report, field)
             if value is not None and value not in names:
@@ -376,6 +447,23 @@ def format_errors(err: ValidationError, prefix: str = "", root: type[BaseModel] 
     return lines
 
 
+def unset_variables(value: Any, where: str = "") -> list[str]:
+    """`yaml.path: environment variable X is not set` for every unset `${X}` anywhere in `value`."""
+    if isinstance(value, dict):
+        return [
+            line for k, v in value.items() for line in unset_variables(v, f"{where}.{k}" if where else str(k))
+        ]
+    if isinstance(value, list):
+        return [line for i, v in enumerate(value) for line in unset_variables(v, f"{where}[{i}]")]
+    if isinstance(value, str):
+        return [
+            f"{where}: environment variable {name} is not set (used in {value!r})"
+            for name in dict.fromkeys(_ENV.findall(value))
+            if name not in os.environ
+        ]
+    return []
+
+
 def load_suite(path: str | Path) -> Suite:
     """Read and validate a suite file; every problem is reported at once, with its YAML path."""
     p = Path(path)
@@ -385,6 +473,9 @@ def load_suite(path: str | Path) -> Suite:
         raise SuiteError(str(e)) from None
     if not isinstance(raw, dict):
         raise SuiteError(f"{p}: expected a mapping at the top level, got {type(raw).__name__}")
+    unset = unset_variables(raw)
+    if unset:
+        raise SuiteError(f"{p}: invalid suite\n  " + "\n  ".join(unset))
     context = {"base_dir": p.resolve().parent}
     try:
         suite = Suite.model_validate(raw, context=context)
@@ -401,10 +492,33 @@ def load_suite(path: str | Path) -> Suite:
         raise SuiteError(f"{p}: invalid suite\n  " + "\n  ".join(problems))
     # The scorer's synonym folders are relative to the suite file, like every other path in it.
     if suite.scoring.synonyms:
-        base = context["base_dir"]
-        suite.scoring.synonyms = [
-            Path(expand_env(str(d))) if Path(expand_env(str(d))).is_absolute() else base / expand_env(str(d))
-            for d in suite.scoring.synonyms
-        ]
+        suite.scoring.synonyms = [resolve_path(d, context["base_dir"]) for d in suite.scoring.synonyms]
     suite._path = str(p.resolve())
     return suite
+
+
+def load_scoring_block(path: str | Path, base_dir: Path | None = None) -> ScoringConfig:
+    """Only the `scoring` block of a suite file, its synonym paths resolved against `base_dir`
+    (default: the file's folder). Rescoring needs nothing else, so a model folder that has moved
+    or a variable that is unset elsewhere in the suite does not stop it."""
+    p = Path(path)
+    try:
+        raw = read_yaml_file(p, "suite file")
+    except HarnessError as e:
+        raise SuiteError(str(e)) from None
+    block = raw.get("scoring", {}) if isinstance(raw, dict) else None
+    if not isinstance(block, dict):
+        raise SuiteError(f"{p}: scoring: expected a mapping")
+    unset = unset_variables(block, "scoring")
+    if unset:
+        raise SuiteError(f"{p}: invalid suite\n  " + "\n  ".join(unset))
+    try:
+        scoring = ScoringConfig.model_validate(block)
+    except ValidationError as e:
+        raise SuiteError(
+            f"{p}: invalid suite\n  " + "\n  ".join(format_errors(e, prefix="scoring", root=ScoringConfig))
+        ) from None
+    if scoring.synonyms:
+        base = base_dir or p.resolve().parent
+        scoring.synonyms = [resolve_path(d, base) for d in scoring.synonyms]
+    return scoring

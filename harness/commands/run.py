@@ -14,6 +14,8 @@ import click
 
 from harness.commands._common import console_for, emit_json, json_option
 from harness.errors import HarnessError
+from harness.gate import MAX_RESAMPLES, MIN_RESAMPLES
+from harness.reporting.data import STAT_METRICS
 
 CTX = {"help_option_names": ["-h", "--help"]}
 
@@ -31,12 +33,28 @@ def _headline(scores: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def _check_out(out: Path) -> None:
+    """--out must be a folder harness can create or write into; say which part is wrong."""
+    import os
+
+    probe = out
+    while not probe.exists() and probe != probe.parent:
+        if probe.is_symlink():
+            raise HarnessError(f"--out {out}: {probe} is a broken symbolic link")
+        probe = probe.parent
+    if not probe.is_dir():
+        what = "is" if probe == out else f"is inside {probe}, which is"
+        raise HarnessError(f"--out {out} {what} a file, expected a folder")
+    if not os.access(probe, os.W_OK | os.X_OK):
+        raise HarnessError(f"--out {out}: cannot write into {probe} (permission denied)")
+
+
 @click.command("run", context_settings=CTX)
 @click.argument("suite_file", type=click.Path(dir_okay=False, path_type=Path))
 @click.option(
     "--out",
     "out",
-    type=click.Path(file_okay=False, path_type=Path),
+    type=click.Path(path_type=Path),
     default=Path("reports"),
     show_default=True,
     help="Root of the run folders: OUT/<suite>/<run-id>/ (shared artifacts in OUT/_work/).",
@@ -53,6 +71,7 @@ def run(suite_file: Path, out: Path, as_json: bool) -> None:
     from harness.suite import load_suite
 
     console = console_for(as_json)
+    _check_out(out)
     suite = load_suite(suite_file)
     outcome = run_suite(suite, out, console)
     html = outcome.run.html.resolve()
@@ -74,22 +93,28 @@ def run(suite_file: Path, out: Path, as_json: bool) -> None:
         sys.exit(1)
 
 
-def _open(run_dir: Path) -> Any:
+def _warn(message: str) -> None:
+    click.echo(f"warning: {message}", err=True)
+
+
+def _open(run_dir: Path, strict: bool = False) -> Any:
+    """The run folder, its inputs checked against its manifest (see harness.runs.open_run)."""
     from harness.runs import open_run
 
-    return open_run(run_dir)
+    return open_run(run_dir, strict=strict, warn=_warn)
 
 
 @click.command("report", context_settings=CTX)
-@click.argument("run_dir", type=click.Path(file_okay=False, path_type=Path))
+@click.argument("run_dir", type=click.Path(path_type=Path))
 @json_option
 def report(run_dir: Path, as_json: bool) -> None:
-    """Re-render a run's terminal and HTML reports from its stored scores (no scoring, no model)."""
+    """Re-render a run's terminal and HTML reports from its stored scores (no scoring, no model).
+
+    Refuses a run folder whose test records or predictions changed since the run (manifest.json).
+    """
     from harness.runner import render_reports
 
-    run_ = _open(run_dir)
-    if not run_.scores.is_file():
-        raise HarnessError(f"{run_dir}: no scores.json yet (run `harness rescore {run_dir}`)")
+    run_ = _open(run_dir, strict=True)
     render_reports(run_, None if as_json else console_for(as_json))
     if as_json:
         emit_json({"run_dir": str(run_.root.resolve()), "report": str(run_.html.resolve())})
@@ -98,7 +123,7 @@ def report(run_dir: Path, as_json: bool) -> None:
 
 
 @click.command("rescore", context_settings=CTX)
-@click.argument("run_dir", type=click.Path(file_okay=False, path_type=Path))
+@click.argument("run_dir", type=click.Path(path_type=Path))
 @click.option(
     "--synonyms",
     "synonyms",
@@ -112,13 +137,16 @@ def rescore(run_dir: Path, synonyms: tuple[Path, ...], as_json: bool) -> None:
 
     Reads the suite's scoring block as it is now (the suite file the run came from, else the
     run's copy), rewrites scores.json, traces and index.html. Loads no model, generates nothing.
+    Refuses a run folder whose test records or predictions changed since the run (manifest.json).
     """
     from harness.rescoring import rescore_run
 
     started = time.perf_counter()
     console = console_for(as_json)
-    run_ = _open(run_dir)
-    scores = rescore_run(run_, synonyms=list(synonyms) or None, console=None if as_json else console)
+    run_ = _open(run_dir, strict=True)
+    scores = rescore_run(
+        run_, synonyms=list(synonyms) or None, console=None if as_json else console, warn=_warn
+    )
     seconds = round(time.perf_counter() - started, 3)
     if as_json:
         emit_json(
@@ -139,10 +167,30 @@ def rescore(run_dir: Path, synonyms: tuple[Path, ...], as_json: bool) -> None:
 @click.command("compare", context_settings=CTX)
 @click.argument("a")
 @click.argument("b")
-@click.option("--metric", "metrics", multiple=True, help="Metric(s) to test (default: the headline metrics).")
-@click.option("--resamples", default=2000, show_default=True, help="Bootstrap resamples.")
-@click.option("--seed", default=0, show_default=True)
-@click.option("--max-list", default=20, show_default=True, help="How many fixed/broken sample ids to print.")
+@click.option(
+    "--metric",
+    "metrics",
+    type=click.Choice(list(STAT_METRICS)),
+    multiple=True,
+    help="Metric(s) to test (default: the headline metrics).",
+)
+@click.option(
+    "--resamples",
+    type=click.IntRange(MIN_RESAMPLES, MAX_RESAMPLES),
+    default=2000,
+    show_default=True,
+    help="Bootstrap resamples.",
+)
+@click.option(
+    "--seed", type=click.IntRange(min=0), default=0, show_default=True, help="Bootstrap seed (0 or more)."
+)
+@click.option(
+    "--max-list",
+    type=click.IntRange(min=0),
+    default=20,
+    show_default=True,
+    help="How many fixed/broken sample ids to print.",
+)
 @json_option
 def compare(
     a: str, b: str, metrics: tuple[str, ...], resamples: int, seed: int, max_list: int, as_json: bool
@@ -181,22 +229,22 @@ def gate(
 ) -> None:
     """Regression gate: exit 0 when no gated metric falls below the baseline by more than its
     tolerance with significance; exit 1 on a regression (metric, drop, p-value); exit 2 on
-    usage errors. `--update-baseline` writes the run's scores and per-sample counts as the new
-    baseline instead (exit 0).
+    usage errors and on a baseline or run that cannot be trusted (a malformed or non-finite
+    count, a sample set that differs from the baseline's), each named by file and field.
+    `--update-baseline` writes the run's scores and per-sample counts as the new baseline
+    instead (exit 0).
     """
-    from harness.gate import run_gate, write_baseline, write_junit
+    from harness.gate import default_baseline, run_gate, write_baseline, write_junit
     from harness.runner import rel
-    from harness.runs import read_json
 
     console = console_for(as_json)
     run_ = _open(run_dir)
     if not run_.scores.is_file():
         raise HarnessError(f"{run_dir}: no scores.json (run `harness rescore {run_dir}` first)")
     if baseline is None:
-        baseline_str = (read_json(run_.scores).get("gate") or {}).get("baseline")
-        if not baseline_str:
+        baseline = default_baseline(run_)
+        if baseline is None:
             raise HarnessError("no --baseline given and the run's suite names no gate.baseline")
-        baseline = Path(baseline_str)
     if update_baseline:
         doc = write_baseline(run_, baseline)
         if as_json:
@@ -207,8 +255,6 @@ def gate(
             console.print(f"baseline written: {rel(baseline)} ({', '.join(doc['systems'])})", soft_wrap=True)
         return
     result = run_gate(run_, baseline)
-    if junit:
-        write_junit(result, junit)
     if as_json:
         emit_json(result.to_json())
     else:
@@ -221,5 +267,7 @@ def gate(
         console.print(
             "[bold green]gate passed[/]" if result.passed else "[bold red]gate failed: regression[/]"
         )
+    if junit:  # after the verdict is shown: a report that cannot be written is exit 2, not a lost result
+        write_junit(result, junit)
     if not result.passed:
         sys.exit(1)

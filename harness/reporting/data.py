@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from harness.runs import RunDir, read_json, read_jsonl
+from harness.errors import HarnessError
+from harness.runs import RunDir, read_json, read_jsonl, read_scores
 
 # The headline metrics every table shows, as dotted paths into a score summary.
 HEADLINE: list[tuple[str, str]] = [
@@ -147,6 +148,17 @@ class ReportData:
     def correct(self, system: str) -> dict[str, bool]:
         return {sid: trace_correct(t) for sid, t in self.traces.get(system, {}).items()}
 
+    def skipped(self) -> list[str]:
+        """`FILE:LINE: field X: message (source S)` for each bad line an `on_error: skip` source dropped."""
+        out = []
+        for p in self.manifest.get("skipped") or []:
+            if isinstance(p, dict):
+                field_ = f"field {p.get('field')}: " if p.get("field") else ""
+                out.append(
+                    f"{p.get('file')}:{p.get('line')}: {field_}{p.get('message')} (source {p.get('source')})"
+                )
+        return out
+
     def contamination(self) -> list[dict[str, Any]]:
         found = self.scores.get("contamination") or {}
         rows = []
@@ -157,8 +169,10 @@ class ReportData:
 
 
 def load_report_data(run: RunDir, *, with_examples: bool = True) -> ReportData:
-    scores = read_json(run.scores)
+    scores = read_scores(run)
     manifest = read_json(run.manifest) if run.manifest.is_file() else {}
+    if not isinstance(manifest, dict):
+        raise HarnessError(f"{run.manifest}: expected a JSON object, got {type(manifest).__name__}")
     systems = list(scores.get("systems", {}))
     report_cfg = scores.get("report") or {}
     base = report_cfg.get("base") or (systems[0] if systems else "")

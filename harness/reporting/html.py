@@ -189,6 +189,7 @@ def render_html(data: ReportData) -> str:
             failures=failures,
             loss_charts=[c for c in loss_charts if c],
             contamination=_contamination(data),
+            skipped=data.skipped(),
             examples=_examples(data),
             outcomes=outcomes(data),
             manifest=json.dumps(data.manifest, ensure_ascii=False, indent=2),

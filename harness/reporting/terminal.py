@@ -81,6 +81,20 @@ def contamination_lines(data: ReportData) -> list[Text]:
     return lines
 
 
+def skipped_lines(data: ReportData) -> list[Text]:
+    """One line with the count of bad source lines dropped by `on_error: skip` (the HTML lists them)."""
+    skipped = data.skipped()
+    if not skipped:
+        return []
+    return [
+        Text(
+            f"⚠ {len(skipped)} bad input line(s) skipped (on_error: skip), first {skipped[0]}; "
+            "all are listed in the HTML report and manifest.json",
+            style="bold yellow",
+        )
+    ]
+
+
 def outcome_lines(data: ReportData) -> list[Text]:
     """One line per system: samples fixed and broken against the reference system."""
     from harness.reporting.html import outcomes
@@ -99,6 +113,7 @@ def render_terminal(data: ReportData, console: Console) -> None:
     if data.traces:
         parts.extend(outcome_lines(data))
     parts.extend(contamination_lines(data))
+    parts.extend(skipped_lines(data))
     # Piped output (CI logs, files) has no width to respect: do not squeeze the table into 80 columns.
     if not console.is_terminal and console.width < 200:
         console.width = 200

@@ -25,7 +25,7 @@ def test_update_baseline_then_gate_passes(fake_run: RunDir, tmp_path: Path) -> N
     assert len(doc["systems"]["round3"]["counts"]) == len(doc["systems"]["round3"]["sample_ids"]) == 20
     res = invoke("gate", str(fake_run.root), "--baseline", str(baseline), "--json")
     assert res.exit_code == 0, res.output
-    assert json.loads(res.output)["passed"] is True
+    assert json.loads(res.stdout)["passed"] is True
 
 
 def _raise_baseline(path: Path, system: str) -> None:
@@ -56,7 +56,7 @@ def test_raised_baseline_fails_the_gate(fake_run: RunDir, tmp_path: Path, test: 
     junit = tmp_path / "gate.xml"
     res = invoke("gate", str(fake_run.root), "--baseline", str(baseline), "--junit", str(junit), "--json")
     assert res.exit_code == 1, res.output
-    out = json.loads(res.output)
+    out = json.loads(res.stdout)
     assert out["passed"] is False
     (msg,) = out["regressions"]
     assert msg.startswith("base official.f1: 0.2500 vs baseline 1.0000 (-0.7500") and f"{test} p=" in msg
@@ -71,7 +71,7 @@ def test_small_drop_within_tolerance_or_not_significant_passes(fake_run: RunDir,
     _raise_baseline(baseline, "round3")
     res = invoke("gate", str(fake_run.root), "--baseline", str(baseline), "--json")
     assert res.exit_code == 0, res.output
-    check = next(c for c in json.loads(res.output)["checks"] if c["system"] == "round3")
+    check = next(c for c in json.loads(res.stdout)["checks"] if c["system"] == "round3")
     assert check["drop"] == pytest.approx(1.0 - 0.95 / 1.0, abs=0.03) and check["p_value"] >= 0.05
 
 
@@ -97,7 +97,7 @@ def test_compare_lists_fixed_and_broken(fake_run: RunDir) -> None:
     r = str(fake_run.root)
     res = invoke("compare", f"{r}:base", f"{r}:round3", "--json", "--resamples", "500")
     assert res.exit_code == 0, res.output
-    out = json.loads(res.output)
+    out = json.loads(res.stdout)
     assert out["broken"] == ["s0"]
     assert out["fixed"] == [f"s{i}" for i in range(1, 20) if i % 4 != 0]
     assert out["mcnemar"]["b01"] == 15 and out["mcnemar"]["b10"] == 1
@@ -132,7 +132,7 @@ def test_a_gated_system_missing_from_the_baseline_is_skipped_not_failed(
     junit = tmp_path / "gate.xml"
     res = invoke("gate", str(fake_run.root), "--baseline", str(baseline), "--junit", str(junit), "--json")
     assert res.exit_code == 0, res.output
-    skipped = [c for c in json.loads(res.output)["checks"] if c["system"] == "round1"]
+    skipped = [c for c in json.loads(res.stdout)["checks"] if c["system"] == "round1"]
     assert len(skipped) == 1 and "not in the baseline" in skipped[0]["message"]
     assert ET.parse(junit).getroot().find("testcase/skipped") is not None
 
@@ -159,3 +159,54 @@ def test_the_committed_demo_baseline_gates(tmp_path: Path) -> None:
     _raise_baseline(raised, "rules")
     res = invoke("gate", str(run.root), "--baseline", str(raised))
     assert res.exit_code == 1 and "rules official.f1" in res.output and "REGRESSION" in res.output
+
+
+SUITE = """
+name: t
+data:
+  sources: {te: {kind: synthetic, n: 10, seed: 2}}
+  test: [te]
+base_model: {tiny: {corpus: [te]}}
+systems: [{name: b, kind: zero_shot}, {name: r, kind: rules}]
+gate: {GATE}
+"""
+
+
+@pytest.mark.parametrize(
+    ("gate", "says"),
+    [
+        (
+            "{metrics: [{metric: official.f11}]}",
+            "gate.metrics[0]: the gate cannot test metric 'official.f11'; valid: official.f1, official.precision",
+        ),
+        ("{metrics: [{metric: official.tp}]}", "the gate cannot test metric 'official.tp'"),
+        ("{metrics: []}", "gate.metrics: List should have at least 1 item"),
+        (
+            "{metrics: [{metric: official.f1}, {metric: official.f1}]}",
+            "metrics lists official.f1 more than once",
+        ),
+        ("{metrics: [{metric: official.f1, tolerance: .nan}]}", "gate.metrics[0].tolerance"),
+        ("{systems: [r, r]}", "systems lists r more than once"),
+        ("{resamples: 0}", "gate.resamples: Input should be greater than or equal to 100"),
+        ("{resamples: 10000000}", "gate.resamples: Input should be less than or equal to 100000"),
+        ("{seed: -1}", "gate.seed: Input should be greater than or equal to 0"),
+    ],
+)
+def test_a_gate_the_suite_cannot_run_is_caught_when_it_loads(tmp_path: Path, gate: str, says: str) -> None:
+    from harness.suite import SuiteError, load_suite
+
+    path = tmp_path / "suite.yaml"
+    path.write_text(SUITE.replace("{GATE}", gate), encoding="utf-8")
+    with pytest.raises(SuiteError) as err:
+        load_suite(path)
+    assert says in str(err.value)
+
+
+def test_every_testable_metric_loads(tmp_path: Path) -> None:
+    from harness.reporting.data import STAT_METRICS
+    from harness.suite import load_suite
+
+    path = tmp_path / "suite.yaml"
+    metrics = ", ".join(f"{{metric: {m}}}" for m in STAT_METRICS)
+    path.write_text(SUITE.replace("{GATE}", f"{{metrics: [{metrics}]}}"), encoding="utf-8")
+    assert [m.metric for m in load_suite(path).gate.metrics] == list(STAT_METRICS)

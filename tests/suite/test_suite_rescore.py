@@ -11,7 +11,7 @@ from click.testing import CliRunner
 
 from harness.cli import cli
 from harness.records import ATTR_CLS_CHOICES, ATTR_CLS_HEADER, LONG_LABELS
-from harness.runs import RunDir, write_doc, write_rows
+from harness.runs import RunDir, new_manifest, record_inputs, write_doc, write_rows
 
 POS = LONG_LABELS["阳性"]
 
@@ -35,9 +35,13 @@ def make_run(root: Path) -> RunDir:
         preds.append({"sample_id": f"r{i}", "text": f"{ATTR_CLS_HEADER}\n{entity}：{POS}", "system": "sys"})
     write_rows(run.test_records, records)
     write_rows(run.predictions("sys"), preds)
-    write_doc(
-        run.scores, {"suite": "x", "order": ["sys"], "systems": {}, "scoring": {"bootstrap_resamples": 100}}
-    )
+    # What `harness run` leaves: the suite's copy (its scoring block), the inputs' fingerprints
+    # and scores.json's header in the manifest.
+    run.suite_copy.write_text("scoring: {bootstrap_resamples: 100}\n", encoding="utf-8")
+    manifest = new_manifest("x", None, "0" * 64)
+    manifest["inputs"] = record_inputs(run, ["sys"])
+    manifest["scores_header"] = {"suite": "x", "order": ["sys"]}
+    write_doc(run.manifest, manifest)
     return run
 
 
@@ -81,4 +85,22 @@ def test_rescore_without_stored_predictions_is_a_usage_error(tmp_path: Path) -> 
     run = make_run(tmp_path / "run")
     run.predictions("sys").unlink()
     res = CliRunner().invoke(cli, ["rescore", str(run.root)])
-    assert res.exit_code == 2 and "no stored predictions for sys" in res.output
+    assert res.exit_code == 2 and "predictions/sys.jsonl: missing (the run wrote 6 rows" in res.output
+
+
+def test_rescore_rebuilds_a_deleted_scores_file_from_the_manifest(tmp_path: Path) -> None:
+    run = make_run(tmp_path / "run")
+    first = rescore(run)
+    run.scores.unlink()
+    res = CliRunner().invoke(cli, ["rescore", str(run.root), "--json"])
+    assert res.exit_code == 0, res.output
+    assert "scores.json is missing: rebuilding it from manifest.json" in res.stderr
+    assert json.loads(res.stdout)["scores"] == first["scores"]
+    assert list(json.loads(run.scores.read_text())["systems"]) == ["sys"]
+
+
+def test_rescore_ignores_a_scores_file_that_drops_a_system(tmp_path: Path) -> None:
+    """The systems scored come from the manifest, never from the scores.json being replaced."""
+    run = make_run(tmp_path / "run")
+    run.scores.write_text(json.dumps({"suite": "x", "order": [], "systems": {}}), encoding="utf-8")
+    assert list(rescore(run)["scores"]) == ["sys"]

@@ -153,3 +153,64 @@ def test_run_cli_reports_suite_errors_without_traceback(tmp_path: Path) -> None:
     assert res.exit_code == 2
     assert "data.sources.tr.n: Input should be greater than or equal to 1" in res.output
     assert "Traceback" not in res.output
+
+
+def test_a_repeated_top_level_key_names_both_lines(tmp_path: Path) -> None:
+    with pytest.raises(SuiteError) as err:
+        load_suite(write(tmp_path, MINIMAL + "systems:\n  - {name: other, kind: rules}\n"))
+    assert "duplicate key 'systems' (lines 10 and 13)" in str(err.value)
+
+
+def test_a_billion_laughs_suite_fails_fast_in_bounded_memory(tmp_path: Path) -> None:
+    import time
+    import tracemalloc
+
+    # Nine levels of ten aliases each: 10**9 nodes once expanded.
+    levels = ["a0: &a0 [lol, lol, lol, lol, lol, lol, lol, lol, lol, lol]"]
+    levels += [f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 10)}]" for i in range(1, 10)]
+    path = write(tmp_path, "\n".join(levels) + "\n" + MINIMAL)
+    tracemalloc.start()
+    started = time.perf_counter()
+    try:
+        with pytest.raises(SuiteError, match="aliases expand to more than 1,000,000 nodes"):
+            load_suite(path)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert time.perf_counter() - started < 5 and peak < 20 * 2**20
+
+
+def test_paths_fill_variables_and_home_the_same_way_everywhere(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SYN_ROOT_XYZ", str(tmp_path / "s"))
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    text = MINIMAL + "scoring: {synonyms: ['${SYN_ROOT_XYZ}/a', '~/b', c/../d]}\n"
+    suite = load_suite(write(tmp_path, text))
+    assert suite.scoring.synonyms == [tmp_path / "s" / "a", tmp_path / "home" / "b", tmp_path / "d"]
+
+
+def test_an_unset_variable_outside_a_path_is_named_too(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("NO_SUCH_VAR_XYZ", raising=False)
+    with pytest.raises(SuiteError) as err:
+        load_suite(write(tmp_path, MINIMAL.replace("name: t", "name: t\ndescription: ${NO_SUCH_VAR_XYZ}")))
+    assert "description: environment variable NO_SUCH_VAR_XYZ is not set" in str(err.value)
+
+
+def test_a_local_model_folder_resolves_and_a_hub_id_stays(tmp_path: Path) -> None:
+    (tmp_path / "m").mkdir()
+    local = load_suite(write(tmp_path, MINIMAL.replace("{tiny: {corpus: [tr]}}", "{id: ./m}")))
+    assert local.base_model.id == str(tmp_path / "m")
+    hub = load_suite(write(tmp_path, MINIMAL.replace("{tiny: {corpus: [tr]}}", "{id: Qwen/Qwen2.5-0.5B}")))
+    assert hub.base_model.id == "Qwen/Qwen2.5-0.5B"
+
+
+def test_sources_fail_on_bad_lines_unless_told_to_skip(tmp_path: Path) -> None:
+    text = MINIMAL.replace(
+        "tr: {kind: synthetic, n: 10, seed: 1}",
+        "tr: {kind: promptcblue, path: a.jsonl}\n    ch: {kind: chip2021, path: b.jsonl}",
+    )
+    suite = load_suite(write(tmp_path, text))
+    assert suite.data.sources["tr"].on_error == "fail" and suite.data.sources["ch"].on_error == "fail"

@@ -1,0 +1,161 @@
+"""`harness report` on damaged or unfinished run folders: a clear message and exit 2, never a traceback.
+
+Each case damages its own copy of one real run (the same one test_rescore.py makes).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from tests.bad_input.cases import Case, check
+from tests.bad_input.test_rescore import (  # noqa: F401  (template_run: the module's autouse fixture)
+    REFUSED,
+    damaged,
+    edit_manifest,
+    keep_lines,
+    remove,
+    template_run,
+    write,
+)
+
+REPORT = ["report", "{tmp}/run"]
+
+
+def summary_field(system: str, **fields: object) -> Callable[[Path], None]:
+    """Set fields of one system's score summary in scores.json."""
+
+    def change(run: Path) -> None:
+        scores = json.loads((run / "scores.json").read_text(encoding="utf-8"))
+        scores["systems"][system].update(fields)
+        (run / "scores.json").write_text(json.dumps(scores), encoding="utf-8")
+
+    return change
+
+
+CASES: list[Case] = [
+    Case("good-run", damaged(), REPORT, 0, ["HTML report:", "rules"]),
+    Case(
+        "unscored-run",
+        damaged(remove("scores.json")),
+        REPORT,
+        2,
+        ["no scores.json yet (run `harness rescore {tmp}/run`)"],
+    ),
+    Case(
+        "scores-corrupt",
+        damaged(write("scores.json", '{"systems": ')),
+        REPORT,
+        2,
+        ["scores.json:1: invalid JSON"],
+    ),
+    Case(
+        "scores-duplicate-key",
+        damaged(write("scores.json", '{"systems": {}, "systems": {}}')),
+        REPORT,
+        2,
+        ["scores.json:1: duplicate key 'systems'"],
+    ),
+    Case(
+        "scores-not-an-object",
+        damaged(write("scores.json", "[]")),
+        REPORT,
+        2,
+        ["scores.json: expected a JSON object, got list"],
+    ),
+    Case(
+        "scores-systems-wrong-type",
+        damaged(write("scores.json", '{"systems": [1, 2]}')),
+        REPORT,
+        2,
+        ["scores.json: field systems: expected an object of score summaries"],
+    ),
+    Case(
+        "scores-system-name-outside-the-run",
+        damaged(write("scores.json", '{"systems": {"../../x": {}}}')),
+        REPORT,
+        2,
+        ["field systems: '../../x' is not a system name harness writes"],
+    ),
+    Case(
+        "scores-report-wrong-type",
+        damaged(write("scores.json", '{"systems": {}, "report": "base"}')),
+        REPORT,
+        2,
+        ["scores.json: field report: expected an object, got str"],
+    ),
+    Case(
+        "summary-samples-not-a-number",
+        damaged(summary_field("rules", samples="five")),
+        REPORT,
+        2,
+        ["scores.json: field systems.rules.samples: expected a whole number, got 'five'", "harness rescore"],
+    ),
+    Case(
+        "summary-block-not-an-object",
+        damaged(summary_field("stored", official=[0.5])),
+        REPORT,
+        2,
+        ["field systems.stored.official: expected an object, got list"],
+    ),
+    Case(
+        "summary-confusion-not-square",
+        damaged(summary_field("rules", classification={"labels": ["a", "b"], "confusion": [[1, 2], [3]]})),
+        REPORT,
+        2,
+        ["field systems.rules.classification.confusion: expected a square matrix of counts"],
+    ),
+    Case(
+        "summary-per-label-f1-not-a-number",
+        damaged(summary_field("rules", classification={"per_label": {"a": {"f1": "high"}}})),
+        REPORT,
+        2,
+        ["field systems.rules.classification.per_label: expected an object of per-label objects"],
+    ),
+    Case(
+        "summary-failure-count-not-a-number",
+        damaged(summary_field("rules", failures={"drift": "many"})),
+        REPORT,
+        2,
+        ["field systems.rules.failures.drift: expected a count, got 'many'"],
+    ),
+    Case(
+        "contamination-not-a-list",
+        damaged(write("scores.json", '{"systems": {}, "contamination": {"r3": "leak"}}')),
+        REPORT,
+        2,
+        ["field contamination.r3: expected a list of findings"],
+    ),
+    Case(
+        "emptied-predictions",
+        damaged(write("predictions/rules.jsonl", "")),
+        REPORT,
+        2,
+        [REFUSED, "predictions/rules.jsonl: changed since the run: expected 5 rows", "found 0 rows"],
+    ),
+    Case(
+        "cut-test-file",
+        damaged(keep_lines("data/test.jsonl", 3)),
+        REPORT,
+        2,
+        [REFUSED, "data/test.jsonl: changed since the run", "found 3 rows"],
+    ),
+    Case("run-dir-is-a-file", lambda tmp: (tmp / "run").write_text("x"), REPORT, 2, ["run folder is a file"]),
+    Case("run-dir-missing", lambda tmp: None, REPORT, 2, ["run folder not found"]),
+    Case("manifest-missing", damaged(remove("manifest.json")), REPORT, 2, ["no manifest.json"]),
+    Case(
+        "manifest-without-inputs",
+        damaged(edit_manifest(lambda m: m.pop("inputs"))),
+        REPORT,
+        2,
+        ["records no input hashes"],
+    ),
+]
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda c: c.id)
+def test_report_bad_input(case: Case, tmp_path: Path) -> None:
+    check(case, tmp_path)
