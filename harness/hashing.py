@@ -65,9 +65,10 @@ def sha256_model_dir(root: str | Path) -> str:
     return sha256_tree(root, MODEL_FILE_SUFFIXES)
 
 
-def code_fingerprint(subpackages: Iterable[str], distributions: Iterable[str]) -> dict[str, Any]:
-    """What code computes an artifact: the digest of harness's source files in `subpackages`
-    (e.g. "training") and the installed versions of `distributions` (e.g. "torch").
+def code_fingerprint(modules: Iterable[str], distributions: Iterable[str]) -> dict[str, Any]:
+    """What code computes an artifact: the digest of harness's source files in `modules`
+    (dotted, below harness: "training" is a whole package, "training.tiny" one module) and the
+    installed versions of `distributions` (e.g. "torch").
 
     Content addresses that include it name the outcome's cause, not only its inputs: a cached
     tiny model, adapter or generation made by other code is never reused as if it were this
@@ -77,11 +78,13 @@ def code_fingerprint(subpackages: Iterable[str], distributions: Iterable[str]) -
 
     package_root = Path(__file__).resolve().parent
     h = hashlib.sha256()
-    for sub in sorted(subpackages):
-        folder = package_root / sub
-        files = sorted(folder.rglob("*.py")) if folder.is_dir() else [package_root / f"{sub}.py"]
+    for sub in sorted(modules):
+        folder = package_root.joinpath(*sub.split("."))
+        files = sorted(folder.rglob("*.py")) if folder.is_dir() else [folder.with_suffix(".py")]
         for p in files:
-            h.update(p.relative_to(package_root).as_posix().encode() + b"\0" + sha256_file(p).encode() + b"\n")
+            h.update(
+                p.relative_to(package_root).as_posix().encode() + b"\0" + sha256_file(p).encode() + b"\n"
+            )
     versions: dict[str, str | None] = {}
     for name in sorted(distributions):
         try:

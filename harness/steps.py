@@ -116,7 +116,9 @@ def base_model_path(suite: Suite, data: Data, work: Path, console: Console) -> s
     tiny = suite.base_model.tiny
     assert tiny is not None
     corpus = data.pool(tiny.corpus)
-    code = code_fingerprint(["training"], ["torch", "transformers", "tokenizers"])
+    code = code_fingerprint(
+        ["training.tiny", "training.tiny_pretrain", "training.data"], ["torch", "transformers", "tokenizers"]
+    )
     key = sha256_json({"corpus": [r.to_json() for r in corpus], "cfg": tiny.model_dump(), "code": code})[:16]
     out = work / "models" / f"tiny-{key}"
     if (out / "config.json").is_file():

@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import math
 import random
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 # Tags between the copied word and the line end: the drill must carry "which word comes next"
@@ -47,6 +48,23 @@ def copy_drills(words: list[str], n: int, seed: int = 0) -> list[str]:
         lines = "\n".join(x + "：" + rng.choice(DRILL_TAGS) for x in xs)
         out.append("实体：" + "，".join(xs) + "\n答：\n" + lines)
     return out
+
+
+@contextmanager
+def _progress(steps: int) -> Iterator[Callable[[float], None]]:
+    """A bar on stderr (steps, loss, time left): the drills take minutes on a CPU."""
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    with Progress(
+        TextColumn("  copy drills {task.fields[loss]}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=Console(stderr=True),
+    ) as bar:
+        task = bar.add_task("copy drills", total=steps, loss="")
+        yield lambda loss: bar.update(task, advance=1, loss=f"loss {loss:.3f}")
 
 
 def pretrain_copy(
@@ -82,15 +100,17 @@ def pretrain_copy(
     collate = PadCollator(end)
     model.train()
     losses = []
-    for step in range(steps):
-        batch = collate(rows[step * batch_size : (step + 1) * batch_size])
-        loss = model(**batch).loss
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        opt.step()
-        sched.step()
-        opt.zero_grad()
-        losses.append(loss.item())
+    with _progress(steps) as advance:
+        for step in range(steps):
+            batch = collate(rows[step * batch_size : (step + 1) * batch_size])
+            loss = model(**batch).loss
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            opt.step()
+            sched.step()
+            opt.zero_grad()
+            losses.append(loss.item())
+            advance(losses[-1])
     model.eval()
     tail = losses[-max(1, steps // 10) :]
     return {
