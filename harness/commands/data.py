@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Iterable
 from pathlib import Path
@@ -12,7 +13,7 @@ from rich.console import Console
 from rich.table import Table
 
 from harness.commands._common import console_for, emit_json, json_option, stderr_console
-from harness.errors import Problem
+from harness.errors import EXIT_FOUND, HarnessError, Problem
 
 ON_ERROR = click.Choice(["skip", "fail"])
 _SHOW_PROBLEMS = 10
@@ -38,13 +39,31 @@ def _table(title: str, rows: Iterable[tuple[Any, ...]], columns: tuple[str, ...]
     return table
 
 
+def _check_output(path: Path) -> None:
+    """Refuse an output that is not a file we may replace, before any work is done.
+
+    Outputs are written to a temp file beside them and renamed over them: a FIFO or a device
+    (/dev/null) would be replaced, not written to, and a parent that is a file fails late.
+    """
+    if path.exists() and not path.is_file():
+        kind = "a folder" if path.is_dir() else "not a regular file (a pipe, device or socket)"
+        raise HarnessError(f"-o {path}: is {kind}; give the path of a file to write")
+    parent = path.parent
+    while not parent.exists():
+        parent = parent.parent
+    if not parent.is_dir():
+        raise HarnessError(f"-o {path}: cannot be written, {parent} is a file, not a folder")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise HarnessError(f"-o {path}: cannot be written, the folder {parent} is not writable")
+
+
 @click.group("data")
 def data() -> None:
     """Read, inspect, convert and synthesize PromptCBLUE records."""
 
 
 @data.command("synth")
-@click.option("--n", "n", type=click.IntRange(min=0), required=True, help="Number of records.")
+@click.option("--n", "n", type=click.IntRange(min=1), required=True, help="Number of records.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Random seed (same seed, same bytes).")
 @click.option(
     "-o",
@@ -75,6 +94,7 @@ def synth(n: int, seed: int, out: Path, tasks: str, as_json: bool) -> None:
     from harness.hashing import sha256_file
 
     task_list = [t.strip() for t in tasks.split(",") if t.strip()]
+    _check_output(out)
     start = time.perf_counter()
     with Progress(
         "[progress.description]{task.description}",
@@ -170,6 +190,7 @@ def chip2021(
     from harness.datasets.chip2021 import convert_chip2021
     from harness.records import write_records
 
+    _check_output(out)
     result = convert_chip2021(
         src,
         templates=templates,
@@ -179,6 +200,15 @@ def chip2021(
         conflict_policy=conflict_policy,  # type: ignore[arg-type]
     )
     _report_skipped(result.problems)
+    if not result.records:
+        s = result.stats
+        why = (
+            f"{s['dialogs']} dialogs read, none has a labelled mention"
+            if s["dialogs"]
+            else "no dialog could be read"
+            + (f" ({len(result.problems)} bad lines skipped)" if result.problems else "")
+        )
+        raise HarnessError(f"{src}: nothing to write: {why}; {out} was not written")
     write_records(out, result.records)
     stats = {"path": str(out), **result.stats, "problems": [str(p) for p in result.problems]}
     if as_json:
@@ -216,15 +246,25 @@ def chip2021(
 @json_option
 def inspect(file: Path, on_error: str, max_problems: int, as_json: bool) -> None:
     """Summarize a PromptCBLUE file: records per task_dataset and task_type, label distribution,
-    templates used, inputs ending in 答：, and problems (FILE:LINE: field X: …)."""
-    from harness.datasets.inspection import inspect_file
+    templates used, inputs ending in 答：, and problems (FILE:LINE: field X: …).
 
+    Exits 0 when no problem is found, 1 when some are (like a linter), 2 when the file cannot
+    be read at all (missing, not a file, UTF-16 or GBK text, a JSON array that does not parse)
+    or, with --on-error fail, when a line cannot be read.
+    """
+    from harness.datasets.inspection import inspect_file, unreadable
+
+    why = unreadable(file)
+    if why is not None:
+        raise HarnessError(why)
     report = inspect_file(file, on_error=on_error)  # type: ignore[arg-type]
     summary = report.to_json()
     if as_json:
         emit_json(summary)
-        return
-    _print_inspect(console_for(as_json), summary, max_problems)
+    else:
+        _print_inspect(console_for(as_json), summary, max_problems)
+    if report.problem_count:
+        raise SystemExit(EXIT_FOUND)
 
 
 def _print_inspect(console: Console, s: dict[str, Any], max_problems: int) -> None:
@@ -285,6 +325,7 @@ def filter_(
     """Read a PromptCBLUE file (validating every record) and write the records that match."""
     from harness.records import read_records, write_records
 
+    _check_output(out)
     result = read_records(
         file, on_error=on_error, task_type=task_type or None, task_dataset=task_dataset or None
     )  # type: ignore[arg-type]

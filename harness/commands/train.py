@@ -30,25 +30,37 @@ _FLAGS = {
 
 
 def _load_config(path: str | None, overrides: dict[str, Any]) -> Any:
+    """TrainConfig from the --config file and the flags; an error names the flag or file key."""
     from pydantic import ValidationError
 
     from harness.errors import HarnessError
+    from harness.safeio import read_yaml_file
     from harness.training.lora import TrainConfig
 
     base: dict[str, Any] = {}
     if path:
-        import yaml
-
-        data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+        data = read_yaml_file(path, "training config")
+        if data is None:
+            data = {}  # an empty file: every default
         if not isinstance(data, dict):
-            raise HarnessError(f"{path}: expected a mapping of TrainConfig fields")
+            raise HarnessError(
+                f"{path}: expected a mapping of TrainConfig fields (key: value), got {type(data).__name__}"
+            )
         base = data
+    flag_of = {field: "--" + flag.replace("_", "-") for flag, field in _FLAGS.items()}
+    flag_of["merge"] = "--merge"
     try:
-        return TrainConfig(**{**base, **overrides})
+        return TrainConfig(**{**{str(k): v for k, v in base.items()}, **overrides})
     except ValidationError as e:
-        valid = ", ".join(TrainConfig.model_fields)
-        msgs = "; ".join(f"{'.'.join(map(str, err['loc']))}: {err['msg']}" for err in e.errors())
-        raise HarnessError(f"bad training config: {msgs} (valid keys: {valid})") from None
+        msgs = []
+        for err in e.errors():
+            name = str(err["loc"][0]) if err["loc"] else ""
+            where = flag_of[name] if name in overrides else f"{path}: {name}" if path else name
+            if err["type"] == "extra_forbidden":
+                msgs.append(f"{where}: unknown key (valid keys: {', '.join(TrainConfig.model_fields)})")
+            else:
+                msgs.append(f"{where}: {err['msg']}, got {err['input']!r}")
+        raise HarnessError("bad training config: " + "; ".join(msgs)) from None
 
 
 @click.command("train")
@@ -153,6 +165,7 @@ def train(
     """
     from harness.datasets.contamination import detect_contamination
     from harness.errors import HarnessError
+    from harness.training.identity import check_base_model
     from harness.training.lora import train_lora
     from harness.training.recipes import get_recipe, load_source
 
@@ -166,6 +179,7 @@ def train(
         options.update(task_type=task_type, task_dataset=task_dataset)
     elif task_type or task_dataset:
         raise HarnessError("--task-type/--task-dataset only apply to --recipe custom")
+    check_base_model(model, "--model")  # before reading data: a wrong --model fails in a second
     test_records = load_source(list(test))
     if recipe == "round3":
         options["exclude"] = test_records
@@ -191,7 +205,7 @@ def train(
         return
     state = "already trained (skipped)" if result.skipped else f"trained in {result.seconds:.1f}s"
     if result.resumed_from:
-        state += f", resumed from {result.resumed_from}"
+        state += f", resumed from step {result.resumed_from_step} ({result.resumed_from})"
     console.print(f"adapter: {result.adapter_dir} ({state}, {result.steps} steps, {result.dtype})")
     if result.merged_dir:
         console.print(f"merged: {result.merged_dir}")

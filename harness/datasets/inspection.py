@@ -24,6 +24,7 @@ from harness.datasets.templates import HEADERS
 from harness.errors import DataError, Problem
 from harness.jsonl import iter_unique_items
 from harness.records import OnError, Record, parse_record
+from harness.safeio import UTF16, check_input_file, encoding_problem, json_problem
 from harness.scoring.official import official_pairs
 
 _CONTENT = ("患者：", "医生：", "对话历史：", "当前对话：")
@@ -43,6 +44,10 @@ class InspectReport:
     empty_targets: Counter[str] = field(default_factory=Counter)
     bad_lines: list[Problem] = field(default_factory=list)
     findings: list[tuple[str, Problem]] = field(default_factory=list)  # (kind, problem)
+
+    @property
+    def problem_count(self) -> int:
+        return len(self.bad_lines) + len(self.findings)
 
     def to_json(self) -> dict[str, Any]:
         def sort(c: Counter[str]) -> dict[str, int]:
@@ -149,6 +154,29 @@ def _labels(record: Record, counter: Counter[str]) -> None:
                 counter[etype] += len([e for e in ents.split("，") if e])
 
 
+def unreadable(path: str | Path) -> str | None:
+    """Why the file as a whole cannot be read (not a line of it): UTF-16 or GBK text, or a JSON
+    array that does not parse. None when it can be read line by line (or item by item)."""
+    p = check_input_file(path)
+    raw = p.read_bytes()
+    bad = encoding_problem(raw)
+    if bad is not None and (bad[1] == UTF16 or _is_gbk(raw)):
+        return f"{p}:{bad[0]}: {bad[1]}"
+    if bad is None and raw.removeprefix(b"\xef\xbb\xbf").lstrip().startswith(b"["):
+        _, problem, line = json_problem(raw.decode("utf-8-sig"))
+        if problem:
+            return f"{p}:{line or 1}: invalid JSON array: {problem}"
+    return None
+
+
+def _is_gbk(raw: bytes) -> bool:
+    try:
+        raw.decode("gb18030")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
 def inspect_file(path: str | Path, *, on_error: OnError = "skip") -> InspectReport:
     """Inspect one PromptCBLUE file. `on_error="fail"` raises on unreadable lines; content
     findings (real gold files have some) are always reported, never fatal."""
@@ -171,4 +199,6 @@ def inspect_file(path: str | Path, *, on_error: OnError = "skip") -> InspectRepo
             report.findings.extend(check_target(rec, str(path), line))
     if report.bad_lines and on_error == "fail":
         raise DataError(report.bad_lines)
+    if not report.records and not report.bad_lines:
+        report.findings.append(("empty", Problem(str(path), 1, None, "the file holds no records")))
     return report

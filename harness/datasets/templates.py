@@ -7,12 +7,12 @@ backslash-n, which `load_templates` turns into real newlines).
 
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
 
-from harness.errors import HarnessError, require_file
+from harness.errors import HarnessError
 from harness.records import ATTR_CLS_CHOICES, ATTR_CLS_HEADER
+from harness.safeio import read_json_file
 
 PLACEHOLDERS = ("[INPUT_TEXT]", "[LIST_MENTIONS]", "[LIST_LABELS]")
 _PLACEHOLDER_RE = re.compile(r"\[(INPUT_TEXT|LIST_MENTIONS|LIST_LABELS)\]")
@@ -74,11 +74,8 @@ def split_template(template: str, labels: str) -> tuple[str, str, str]:
 
 def load_templates(path: str | Path, task_dataset: str = "CHIP-MDCFNPC") -> list[str]:
     """The templates of one task from a PromptCBLUE templates.json, with `\\n` made real newlines."""
-    p = require_file(path, "templates file")
-    try:
-        data = json.loads(p.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as e:
-        raise HarnessError(f"{p}:{e.lineno}: invalid JSON: {e.msg}") from None
+    p = Path(path)
+    data = read_json_file(p, "templates file")  # strict: duplicate keys, NaN, deep nesting, encodings
     if not isinstance(data, dict):
         raise HarnessError(
             f"{p}: expected a JSON object task_dataset -> list of templates, got {type(data).__name__}"

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from harness.errors import HarnessError
 from harness.prompts import build_prompt
 from harness.records import Record
 
@@ -55,7 +56,7 @@ def end_of_turn(tokenizer: Any) -> str:
     if "<|im_end|>" in vocab:
         return "<|im_end|>"
     if tokenizer.eos_token is None:
-        raise ValueError("tokenizer has neither <|im_end|> nor an eos token to end the answer with")
+        raise HarnessError("the tokenizer has neither <|im_end|> nor an eos token to end the answer with")
     return tokenizer.eos_token
 
 

@@ -2,11 +2,59 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
+from harness.errors import HarnessError
 from harness.hashing import sha256_json, sha256_model_dir
 from harness.records import Record
+
+
+def _offline() -> bool:
+    return any(
+        os.environ.get(v, "").strip().upper() in {"1", "ON", "YES", "TRUE"}
+        for v in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE")
+    )
+
+
+def _looks_like_path(name: str) -> bool:
+    """A name no hub id can be: absolute, relative (./ ../ ~), more than one '/', or a '\\'."""
+    return name.startswith(("/", ".", "~")) or name.count("/") > 1 or "\\" in name or name.endswith("/")
+
+
+def check_base_model(base_model: str, what: str = "base model") -> None:
+    """A clear error now, not a hub lookup later, for a base model that cannot be loaded.
+
+    A local folder needs a config.json and weights; a name that can only be a path must exist; a hub id
+    must be valid, and when HF_HUB_OFFLINE is set it must already be in the local cache.
+    """
+    p = Path(base_model).expanduser()
+    if p.is_dir():
+        if not (p / "config.json").is_file():
+            raise HarnessError(f"{what} {base_model}: not a model folder (it has no config.json)")
+        if not any(p.glob("*.safetensors")) and not any(p.glob("*.bin")):
+            raise HarnessError(f"{what} {base_model}: the folder has no weights (*.safetensors or *.bin)")
+        return
+    if p.exists():
+        raise HarnessError(f"{what} {base_model}: is a file; expected a model folder or a hub id")
+    if not base_model.strip() or _looks_like_path(base_model):
+        raise HarnessError(f"{what} {base_model}: model folder not found")
+    from huggingface_hub.utils import HFValidationError, validate_repo_id
+
+    repo, _, revision = base_model.partition("@")
+    try:
+        validate_repo_id(repo)
+    except HFValidationError:
+        raise HarnessError(
+            f"{what} {base_model}: no such folder here, and not a hub id (expected org/name or org/name@revision)"
+        ) from None
+    if _offline() and _cached_commit(repo, revision or None) is None:
+        raise HarnessError(
+            f"{what} {base_model}: no such folder here, and the hub model {repo} is not in the local "
+            "cache; HF_HUB_OFFLINE is set, so it cannot be downloaded (download it once online, "
+            "or pass a local folder)"
+        )
 
 
 def model_identity(base_model: str) -> dict[str, str]:
@@ -24,11 +72,11 @@ def model_identity(base_model: str) -> dict[str, str]:
     return {"kind": "hub", "id": repo, "revision": revision}
 
 
-def _cached_commit(repo: str) -> str | None:
+def _cached_commit(repo: str, revision: str | None = None) -> str | None:
     try:
         from huggingface_hub import snapshot_download
 
-        path = snapshot_download(repo, local_files_only=True)
+        path = snapshot_download(repo, revision=revision, local_files_only=True)
     except Exception:  # not cached, offline, or not a hub id: fall back to "main"
         return None
     return Path(path).name

@@ -5,7 +5,12 @@ Layout of one run (under `out_root/<name>-<key16>/`):
     checkpoints/      Trainer checkpoints (resume point after a kill)
     adapter/          the final adapter, its tokenizer and losses.json
     merged/           merge_and_unload of base + adapter (only with `merge`)
+    resumes.json      the checkpoint steps this run was resumed from (only after a kill)
     DONE.json         written last; a run that has it is never trained again
+
+A resumed run ends with the same weights as an uninterrupted one (tests/training pin it
+bitwise): the Trainer restores optimizer, scheduler and RNG states, and the data order of
+every epoch depends only on the seed and the epoch (see `harness.training.trainer`).
 """
 
 from __future__ import annotations
@@ -24,17 +29,20 @@ from harness.errors import HarnessError
 from harness.hashing import sha256_json
 from harness.jsonl import write_json
 from harness.records import Record
-from harness.training.identity import model_identity, run_key
+from harness.safeio import read_json_file
+from harness.training.identity import check_base_model, model_identity, run_key
 
 DEFAULT_TARGETS = ["q_proj", "k_proj", "v_proj", "o_proj"]
 log = logging.getLogger(__name__)
-FORMAT_VERSION = 1  # bump when encoding or the trainer set-up changes what a run produces
+# Bump when encoding or the trainer set-up changes what a run produces.
+# 2: the length-grouped data order is drawn from (seed, epoch), not the global RNG.
+FORMAT_VERSION = 2
 
 
 class TrainConfig(BaseModel):
     """LoRA + Trainer settings; the defaults are the study's (Qwen2.5-0.5B-Instruct, 3 epochs, 2e-4)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     r: int = Field(8, ge=1)
     lora_alpha: int = Field(16, ge=1)
@@ -50,7 +58,7 @@ class TrainConfig(BaseModel):
     warmup_ratio: float = Field(0.0, ge=0, lt=1)
     lr_scheduler: Literal["linear", "cosine", "constant", "constant_with_warmup"] = "linear"
     max_length: int = Field(1024, ge=16)
-    seed: int = 0
+    seed: int = Field(0, ge=0, lt=2**32)  # numpy's seed range
     dtype: Literal["auto", "bf16", "fp32"] = "auto"
     eval_steps: int = Field(50, ge=1)
     save_steps: int = Field(50, ge=1)
@@ -67,6 +75,13 @@ class TrainConfig(BaseModel):
             return [m.strip() for m in v.split(",") if m.strip()]
         return v
 
+    @field_validator("target_modules")
+    @classmethod
+    def _some_modules(cls, v: Any) -> Any:
+        if isinstance(v, list) and not v:
+            raise ValueError("name at least one module (e.g. q_proj,v_proj) or all-linear")
+        return v
+
 
 @dataclass
 class TrainResult:
@@ -76,13 +91,15 @@ class TrainResult:
     train_losses: list[dict[str, float]]
     eval_losses: list[dict[str, float]]
     steps: int
-    resumed_from: str | None
+    resumed_from: str | None  # the checkpoint the last resume started from
     seconds: float
     skipped: bool
     key: str
     dtype: str = "fp32"
     data: dict[str, Any] = field(default_factory=dict)  # encode stats: examples, truncated, tokens…
     tokens_per_s: float | None = None
+    resumed_from_step: int | None = None
+    resumes: list[int] = field(default_factory=list)  # every step this run was resumed from, in order
 
     @property
     def train_loss_first(self) -> float | None:
@@ -121,6 +138,8 @@ class TrainResult:
             dtype=d.get("dtype", "fp32"),
             data=d.get("data", {}),
             tokens_per_s=d.get("tokens_per_s"),
+            resumed_from_step=d.get("resumed_from_step"),
+            resumes=d.get("resumes", []),
         )
 
 
@@ -197,7 +216,8 @@ def train_lora(
 ) -> TrainResult:
     """Train (or resume, or skip) one LoRA adapter; returns where it is and how training went."""
     if not train:
-        raise HarnessError("no training records (check the recipe's filters and the data file)")
+        raise HarnessError("no training records given (check the recipe's filters and the data files)")
+    check_base_model(base_model)
     identity = model_identity(base_model)
     # "auto" resolves per machine (bf16 on a GPU, fp32 on CPU): address the dtype actually used.
     key = run_key(
@@ -217,6 +237,7 @@ def train_lora(
         done = _finished(out_dir, base_model, config)
         if done is not None:
             return done
+        check_target_modules(base_model, config.target_modules)
         return _train(base_model, train, dev, out_dir, config, key, identity, progress)
 
 
@@ -225,9 +246,12 @@ def _finished(out_dir: Path, base_model: str, config: TrainConfig) -> TrainResul
     done_file = out_dir / "DONE.json"
     if not done_file.is_file():
         return None
-    import json
-
-    result = TrainResult.from_json(json.loads(done_file.read_text(encoding="utf-8")), skipped=True)
+    try:
+        result = TrainResult.from_json(read_json_file(done_file, "run record"), skipped=True)
+    except (HarnessError, KeyError, TypeError, AttributeError) as e:
+        raise HarnessError(
+            f"{done_file}: damaged run record ({e}); delete {out_dir} to train this run again"
+        ) from None
     result.out_dir, result.adapter_dir = out_dir, out_dir / "adapter"  # the folder may have moved
     merged = out_dir / "merged"
     result.merged_dir = merged if (merged / "config.json").is_file() else None
@@ -282,6 +306,10 @@ def _train(
 
     start = time.perf_counter()
     ckpt = last_checkpoint(out_dir / "checkpoints")
+    resumes = _resume_history(out_dir)
+    if ckpt is not None:
+        resumes.append(check_checkpoint(ckpt))
+        write_json(out_dir / "resumes.json", resumes)
     outcome = run_trainer(base_model, train, dev, out_dir, config, resume_from=ckpt, progress=progress)
     train_losses, eval_losses = _histories(outcome["log_history"])
     adapter_dir = out_dir / "adapter"
@@ -304,6 +332,8 @@ def _train(
         dtype=outcome["dtype"],
         data=outcome["data"],
         tokens_per_s=outcome["tokens_per_s"],
+        resumed_from_step=resumes[-1] if ckpt else None,
+        resumes=resumes,
     )
     write_json(done_file, result.to_json())
     return result
@@ -315,6 +345,7 @@ def merge_adapter(base_model: str, adapter_dir: Path, merged_dir: Path, dtype: s
     Callers must reload `merged_dir` from disk before generating: a model merged in memory
     generates several times slower (DEVELOPERS notes), so nothing here returns it.
     """
+    check_adapter(adapter_dir)
     import torch
     from peft import PeftModel
     from transformers import AutoModelForCausalLM, AutoTokenizer
@@ -326,3 +357,104 @@ def merge_adapter(base_model: str, adapter_dir: Path, merged_dir: Path, dtype: s
     AutoTokenizer.from_pretrained(str(adapter_dir)).save_pretrained(merged_dir)
     del merged, base
     return merged_dir
+
+
+def _resume_history(out_dir: Path) -> list[int]:
+    path = out_dir / "resumes.json"
+    if not path.is_file():
+        return []
+    steps = read_json_file(path, "resume history")
+    if not isinstance(steps, list) or not all(isinstance(x, int) and not isinstance(x, bool) for x in steps):
+        raise HarnessError(f"{path}: damaged resume history (expected a list of steps); delete it")
+    return steps
+
+
+def _damaged(what: Path, why: str, fix: str) -> HarnessError:
+    return HarnessError(f"{what}: damaged ({why}); {fix}")
+
+
+def _check_safetensors(path: Path, folder: Path, fix: str) -> None:
+    from safetensors import safe_open
+
+    if not path.is_file():
+        raise _damaged(folder, f"{path.name} is missing", fix)
+    try:
+        # Opening checks the header and that the data it describes is all there.
+        with safe_open(str(path), framework="pt"):
+            pass
+    except Exception as e:  # safetensors raises its own error types for every kind of damage
+        raise _damaged(folder, f"{path.name} cannot be read: {e}", fix) from None
+
+
+def check_checkpoint(ckpt: Path) -> int:
+    """The step of a Trainer checkpoint, after checking every file a resume loads is intact."""
+    import zipfile
+
+    fix = f"delete {ckpt} to resume from an earlier checkpoint (or its run folder to start over)"
+    try:
+        state = read_json_file(ckpt / "trainer_state.json", "trainer state")
+    except HarnessError as e:
+        raise _damaged(ckpt, str(e), fix) from None
+    step = state.get("global_step") if isinstance(state, dict) else None
+    if not isinstance(step, int) or isinstance(step, bool) or step < 1:
+        raise _damaged(ckpt, "trainer_state.json has no positive global_step", fix)
+    _check_safetensors(ckpt / "adapter_model.safetensors", ckpt, fix)
+    for name in ("optimizer.pt", "scheduler.pt", "rng_state.pth"):
+        path = ckpt / name
+        # torch.save writes a zip archive: its CRCs catch a truncated or overwritten file.
+        try:
+            with zipfile.ZipFile(path) as z:
+                bad = z.testzip()
+        except FileNotFoundError:
+            raise _damaged(ckpt, f"{name} is missing", fix) from None
+        except (zipfile.BadZipFile, OSError) as e:
+            raise _damaged(ckpt, f"{name} cannot be read: {e}", fix) from None
+        if bad is not None:
+            raise _damaged(ckpt, f"{name}: {bad} fails its checksum", fix)
+    return step
+
+
+def check_adapter(adapter_dir: Path) -> None:
+    """A clear error when an adapter folder lacks its config or weights, or they are damaged."""
+    fix = f"train it again (delete {adapter_dir.parent} if it is a run folder)"
+    if not adapter_dir.is_dir():
+        raise HarnessError(f"adapter folder not found: {adapter_dir}")
+    try:
+        config = read_json_file(adapter_dir / "adapter_config.json", "adapter config")
+    except HarnessError as e:
+        raise _damaged(adapter_dir, str(e), fix) from None
+    if not isinstance(config, dict) or "peft_type" not in config:
+        raise _damaged(adapter_dir, "adapter_config.json is not a peft adapter config", fix)
+    _check_safetensors(adapter_dir / "adapter_model.safetensors", adapter_dir, fix)
+
+
+# Layer types peft can wrap with LoRA (by class name, so no heavy import is needed to list them).
+_LORA_LAYERS = {"Linear", "Embedding", "Conv1d", "Conv2d", "Conv3d", "Conv1D"}
+
+
+def check_target_modules(base_model: str, targets: list[str] | str) -> None:
+    """Every target module names a layer of the model, or a clear error listing the ones it has.
+
+    peft only fails when no name matches at all; a typo next to a good name would silently
+    train fewer layers, so each name is checked. The model is built on the meta device
+    (no weights read).
+    """
+    if targets == "all-linear":
+        return
+    import torch
+    from transformers import AutoConfig, AutoModelForCausalLM
+
+    try:
+        config = AutoConfig.from_pretrained(base_model)
+        with torch.device("meta"):
+            model = AutoModelForCausalLM.from_config(config)
+    except (OSError, ValueError) as e:
+        raise HarnessError(f"cannot read the model config of {base_model}: {e}") from None
+    names = [n for n, m in model.named_modules() if type(m).__name__ in _LORA_LAYERS]
+    missing = [t for t in targets if not any(n == t or n.endswith("." + t) for n in names)]
+    if missing:
+        have = sorted({n.rsplit(".", 1)[-1] for n in names})
+        raise HarnessError(
+            f"target_modules: {', '.join(missing)} name(s) no layer of {base_model}; "
+            f"its layers: {', '.join(have[:20])}{' …' if len(have) > 20 else ''} (or all-linear)"
+        )

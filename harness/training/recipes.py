@@ -16,6 +16,7 @@ and returns `(train, dev)` lists of Records:
 from __future__ import annotations
 
 import random
+from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
@@ -32,20 +33,39 @@ IMCS_SR = "IMCS-V2-SR"
 
 def load_source(source: Source) -> list[Record]:
     """Records from a list of Records, one file, or several files (pooled in order)."""
+    return _pool(source)[0]
+
+
+def _pool(source: Source) -> tuple[list[Record], str]:
+    """The records of a source and what was read, for messages: "a.jsonl (40 records), …"."""
     if source is None:
-        return []
-    if isinstance(source, str | Path):
-        return read_records(source).records
-    items = list(source)
-    if all(isinstance(x, Record) for x in items):
-        return list(items)  # type: ignore[arg-type]
+        return [], "no source"
+    items: list[Record | str | Path] = [source] if isinstance(source, str | Path) else list(source)
     out: list[Record] = []
+    read: list[str] = []
+    given = 0
     for item in items:
         if isinstance(item, Record):
             out.append(item)
+            given += 1
         else:
-            out.extend(read_records(item).records)
-    return out
+            records = read_records(item).records
+            out.extend(records)
+            read.append(f"{item} ({len(records)} records)")
+    if given:
+        read.append(f"{given} given records")
+    return out, ", ".join(read) or "no source"
+
+
+def _nothing_left(recipe: str, what: str, sources: str, pool: list[Record], kept_by: str) -> HarnessError:
+    """Why a recipe has no records: what it read, and what the filtering left of it."""
+    if not pool:
+        return HarnessError(f"recipe found no {what} records: read {sources}, and they hold no records")
+    kinds = Counter(f"{r.task_type}/{r.task_dataset}" for r in pool).most_common(5)
+    found = ", ".join(f"{k} ×{n}" for k, n in kinds) + (" …" if len(kinds) == 5 else "")
+    return HarnessError(
+        f"recipe found no {what} records: read {sources}: {found}; {recipe}'s {kept_by} left none of them"
+    )
 
 
 def _as_set(value: str | Iterable[str] | None) -> set[str] | None:
@@ -85,12 +105,6 @@ def _split(records: list[Record], fraction: float, seed: int) -> tuple[list[Reco
     )
 
 
-def _require(records: list[Record], what: str) -> list[Record]:
-    if not records:
-        raise HarnessError(f"recipe found no {what} records in its sources")
-    return records
-
-
 def without_overlap(records: list[Record], others: Sequence[Record]) -> list[Record]:
     """`records` minus any that shares an id, a normalized input or a near-duplicate input with `others`."""
     if not others:
@@ -108,18 +122,37 @@ def round1(
     train: Source, dev: Source = None, *, seed: int = 0, **_: object
 ) -> tuple[list[Record], list[Record]]:
     """Every task in the sources: the study's Round 1 (multi-task PromptCBLUE)."""
-    return _require(load_source(train), "training"), load_source(dev)
+    pool, sources = _pool(train)
+    if not pool:
+        raise _nothing_left("round1", "training", sources, pool, "")
+    return pool, load_source(dev)
 
 
 def round2(
     train: Source, dev: Source = None, *, seed: int = 0, **_: object
 ) -> tuple[list[Record], list[Record]]:
     """attr_cls CHIP-MDCFNPC train; dev from IMCS-V2-SR (the study's mistake, kept on purpose)."""
-    train_pool = load_source(train)
-    dev_pool = load_source(dev) or train_pool
-    train_out = _require(select(train_pool, ATTR_CLS, CHIP), f"{ATTR_CLS}/{CHIP} training")
+    train_pool, train_sources = _pool(train)
+    dev_pool, dev_sources = _pool(dev)
+    train_out = select(train_pool, ATTR_CLS, CHIP)
+    if not train_out:
+        raise _nothing_left(
+            "round2",
+            f"{ATTR_CLS}/{CHIP} training",
+            train_sources,
+            train_pool,
+            f"filter task_type={ATTR_CLS}, task_dataset={CHIP}",
+        )
     dev_out = select(dev_pool, ATTR_CLS, IMCS_SR) or select(train_pool, ATTR_CLS, IMCS_SR)
-    return train_out, _require(dev_out, f"{ATTR_CLS}/{IMCS_SR} dev")
+    if not dev_out:
+        raise _nothing_left(
+            "round2",
+            f"{ATTR_CLS}/{IMCS_SR} dev",
+            f"{dev_sources} and then the training sources" if dev_pool else train_sources,
+            dev_pool + train_pool,
+            f"filter task_type={ATTR_CLS}, task_dataset={IMCS_SR}",
+        )
+    return train_out, dev_out
 
 
 def round3(
@@ -132,14 +165,24 @@ def round3(
     **_: object,
 ) -> tuple[list[Record], list[Record]]:
     """Clean attr_cls CHIP-MDCFNPC train and dev, disjoint from each other and from `exclude`."""
-    train_out = select(load_source(train), ATTR_CLS, CHIP)
+    pool, sources = _pool(train)
+    train_out = select(pool, ATTR_CLS, CHIP)
     dev_out = select(load_source(dev), ATTR_CLS, CHIP)
     if not dev_out:
         train_out, dev_out = _split(train_out, dev_fraction, seed)
     banned = load_source(exclude)
     dev_out = without_overlap(dev_out, banned)
-    train_out = without_overlap(train_out, [*dev_out, *banned])
-    return _require(train_out, f"{ATTR_CLS}/{CHIP} training"), dev_out
+    kept = without_overlap(train_out, [*dev_out, *banned])
+    if not kept:
+        raise _nothing_left(
+            "round3",
+            f"{ATTR_CLS}/{CHIP} training",
+            sources,
+            pool,
+            f"filter task_type={ATTR_CLS}, task_dataset={CHIP} (kept {len(train_out)}), then dropping "
+            "records that overlap dev or test,",
+        )
+    return kept, dev_out
 
 
 def custom(
@@ -167,7 +210,17 @@ def custom(
             f"custom recipe: unknown option(s) {sorted(unknown)}; valid: task_type, task_dataset, id_prefix, "
             "dev_task_type, dev_task_dataset, max_train, max_dev, dev_fraction, exclude, seed"
         )
-    train_out = select(load_source(train), task_type, task_dataset, id_prefix)
+    for name, value, low in (("max_train", max_train, 1), ("max_dev", max_dev, 0)):
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < low):
+            raise HarnessError(f"custom recipe: {name} must be an integer ≥ {low}, got {value!r}")
+    if dev_fraction is not None and (
+        isinstance(dev_fraction, bool)
+        or not isinstance(dev_fraction, int | float)
+        or not 0 <= dev_fraction < 1
+    ):
+        raise HarnessError(f"custom recipe: dev_fraction must be in [0, 1), got {dev_fraction!r}")
+    pool, sources = _pool(train)
+    train_out = select(pool, task_type, task_dataset, id_prefix)
     dev_out = select(
         load_source(dev),
         dev_task_type if dev_task_type is not None else task_type,
@@ -176,8 +229,16 @@ def custom(
     if not dev_out and dev_fraction:
         train_out, dev_out = _split(train_out, dev_fraction, seed)
     banned = load_source(exclude)
+    selected = len(train_out)
     train_out, dev_out = without_overlap(train_out, banned), without_overlap(dev_out, banned)
-    return _require(train_out[:max_train], "matching training"), dev_out[:max_dev]
+    if not train_out[:max_train]:
+        filters = [f"{k}={v}" for k, v in (("task_type", task_type), ("task_dataset", task_dataset),
+                   ("id_prefix", id_prefix), ("max_train", max_train)) if v is not None]  # fmt: skip
+        kept_by = f"filter {', '.join(filters)}" if filters else "filter"
+        if banned and selected:
+            kept_by += f" (kept {selected}), then dropping records that overlap the test set,"
+        raise _nothing_left("custom", "matching training", sources, pool, kept_by)
+    return train_out[:max_train], dev_out[:max_dev]
 
 
 RECIPES: dict[str, Recipe] = {"round1": round1, "round2": round2, "round3": round3, "custom": custom}

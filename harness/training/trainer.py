@@ -1,4 +1,12 @@
-"""The HF Trainer run behind `train_lora` (heavy imports live here, loaded only when training)."""
+"""The HF Trainer run behind `train_lora` (heavy imports live here, loaded only when training).
+
+A resumed run must end where an uninterrupted one ends. The Trainer restores the optimizer,
+scheduler and RNG states, but its length-grouped sampler draws each epoch's order from the
+global torch RNG, which an uninterrupted run has advanced (dropout) and a resumed one has not:
+from the second epoch on the two saw the data in different orders. `SeededLengthGroupedSampler`
+draws epoch e's order from its own generator seeded with (data seed, e), like the Trainer's
+random sampler already does.
+"""
 
 from __future__ import annotations
 
@@ -8,11 +16,49 @@ import time
 from pathlib import Path
 from typing import Any
 
+import torch
+from safetensors import SafetensorError
+from transformers import Trainer
+from transformers.trainer_pt_utils import LengthGroupedSampler, get_length_grouped_indices
+
+from harness.errors import HarnessError
 from harness.records import Record
 from harness.training.data import PadCollator, encode_records
 from harness.training.lora import TrainConfig, _optim, resolve_dtype
 
 log = logging.getLogger(__name__)
+
+
+class SeededLengthGroupedSampler(LengthGroupedSampler):
+    """Length-grouped order that depends only on the seed and the epoch (resume-safe)."""
+
+    def __init__(self, batch_size: int, lengths: list[int], seed: int) -> None:
+        super().__init__(batch_size, lengths=lengths)
+        self.seed = seed
+        self.epoch = 0
+
+    def set_epoch(self, epoch: int) -> None:
+        # The Trainer calls this before every epoch, on a fresh run and on a resumed one alike.
+        self.epoch = epoch
+
+    def __iter__(self):  # type: ignore[override]
+        generator = torch.Generator().manual_seed(self.seed * 1_000_003 + self.epoch)
+        return iter(get_length_grouped_indices(self.lengths, self.batch_size, generator=generator))
+
+
+class SeededTrainer(Trainer):
+    """The HF Trainer with a resume-safe length-grouped sampler."""
+
+    def _get_train_sampler(self, train_dataset: Any = None) -> Any:
+        dataset = self.train_dataset if train_dataset is None else train_dataset
+        if self.args.train_sampling_strategy != "group_by_length" or dataset is None:
+            return super()._get_train_sampler(train_dataset)
+        seed = self.args.data_seed if self.args.data_seed is not None else self.args.seed
+        return SeededLengthGroupedSampler(
+            self.args.train_batch_size * self.args.gradient_accumulation_steps,
+            [len(row["input_ids"]) for row in dataset],
+            seed,
+        )
 
 
 def run_trainer(
@@ -27,25 +73,36 @@ def run_trainer(
 ) -> dict[str, Any]:
     """Encode, build the peft model, train (resuming when a checkpoint is given), save the adapter."""
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-    import torch
     from peft import LoraConfig, TaskType, get_peft_model
-    from transformers import AutoModelForCausalLM, AutoTokenizer, Trainer, TrainingArguments, set_seed
+    from transformers import AutoModelForCausalLM, AutoTokenizer, TrainingArguments, set_seed
     from transformers.trainer_callback import PrinterCallback
     from transformers.utils import logging as hf_logging
 
     hf_logging.set_verbosity_error()  # the progress bar and our JSON say what matters
     hf_logging.disable_progress_bar()
     dtype = resolve_dtype(config.dtype, base_model)
-    tokenizer = AutoTokenizer.from_pretrained(base_model)
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(base_model)
+    except (OSError, ValueError) as e:
+        raise HarnessError(f"cannot load the tokenizer of {base_model}: {e}") from None
+    if not tokenizer("患者：发烧。", add_special_tokens=False)["input_ids"]:
+        # transformers builds an empty tokenizer from a config.json alone: every text → no tokens.
+        raise HarnessError(
+            f"the tokenizer of {base_model} turns text into no tokens: the folder lacks its "
+            "tokenizer files (tokenizer.json, or vocab.json and merges.txt)"
+        )
     pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
+    if pad_id is None:
+        raise HarnessError(f"the tokenizer of {base_model} has neither a pad nor an eos token to pad with")
     train_rows, train_stats = encode_records(tokenizer, train, config.max_length, config.system_prompt)
     dev_rows, dev_stats = (
         encode_records(tokenizer, dev, config.max_length, config.system_prompt) if dev else ([], None)
     )
     if not train_rows:
-        from harness.errors import HarnessError
-
-        raise HarnessError(f"every training answer is longer than max_length={config.max_length} tokens")
+        raise HarnessError(
+            f"no training example fits: every one of the {len(train)} training answers is longer than "
+            f"max_length={config.max_length} tokens (raise --max-length)"
+        )
     if train_stats.truncated:
         log.warning(
             "%d of %d training prompts truncated to fit max_length", train_stats.truncated, len(train)
@@ -54,9 +111,12 @@ def run_trainer(
     set_seed(config.seed)  # the LoRA A matrices are random: seed them too
     # bf16: frozen base weights in bf16 (half the memory, native bf16 matmuls); the Trainer
     # autocasts, and peft keeps the adapter weights in fp32 so the optimizer state stays exact.
-    model = AutoModelForCausalLM.from_pretrained(
-        base_model, dtype=torch.bfloat16 if dtype == "bf16" else torch.float32
-    )
+    try:
+        model = AutoModelForCausalLM.from_pretrained(
+            base_model, dtype=torch.bfloat16 if dtype == "bf16" else torch.float32
+        )
+    except (OSError, SafetensorError) as e:  # missing or damaged weight files
+        raise HarnessError(f"cannot load the model {base_model}: {e}") from None
     model.config.use_cache = False
     lora = LoraConfig(
         r=config.r,
@@ -104,7 +164,7 @@ def run_trainer(
         from harness.training.progress import RichProgressCallback
 
         callbacks.append(RichProgressCallback(out_dir.name))
-    trainer = Trainer(
+    trainer = SeededTrainer(
         model=model,
         args=args,
         train_dataset=train_rows,

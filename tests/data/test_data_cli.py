@@ -82,13 +82,13 @@ def test_inspect_skips_bad_lines_and_lists_them(tmp_path: Path) -> None:
     src = tmp_path / "in.jsonl"
     src.write_text(json.dumps(GOOD_RECORD, ensure_ascii=False) + "\n{broken\n", encoding="utf-8")
     res = invoke("data", "inspect", src, "--json")
-    assert res.exit_code == 0
+    assert res.exit_code == 1  # problems found, like a linter
     out = json.loads(res.stdout)
     assert out["records"] == 1 and out["problems"] == [
         f"{src}:2: invalid JSON at column 2: Expecting property name enclosed in double quotes"
     ]
     human = invoke("data", "inspect", src)
-    assert human.exit_code == 0 and "CHIP-MDCFNPC" in human.stdout and f"{src}:2:" in human.stdout
+    assert human.exit_code == 1 and "CHIP-MDCFNPC" in human.stdout and f"{src}:2:" in human.stdout
 
 
 def test_convert_json_counts_and_output(tmp_path: Path) -> None:
