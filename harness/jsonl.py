@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
-from harness.errors import Problem, require_file
+from harness.errors import HarnessError, Problem, require_file
 from harness.safeio import UTF16, encoding_problem, json_problem
 
 
@@ -23,6 +23,13 @@ def iter_json_objects(path: str | Path) -> Iterator[tuple[int, Any | Problem]]:
     are Problems. A UTF-16 file is one Problem that says so.
     """
     p = require_file(path)
+    try:
+        yield from _json_objects(p)
+    except OSError as e:  # a regular file the machine cannot read (an I/O error, /proc/self/mem)
+        raise HarnessError(f"file cannot be read: {p} ({e.strerror or e})") from None
+
+
+def _json_objects(p: Path) -> Iterator[tuple[int, Any | Problem]]:
     with p.open("rb") as f:
         head = f.read(4096)
     if head.startswith((b"\xff\xfe", b"\xfe\xff")):
@@ -99,9 +106,21 @@ def dumps_line(obj: Any) -> str:
 
 
 def atomic_write_text(path: str | Path, text: str) -> Path:
-    """Write `text` to `path` through a temp file and rename, so readers never see half a file."""
+    """Write `text` to `path` through a temp file and rename, so readers never see half a file.
+
+    Only a regular file (or nothing) is ever replaced: renaming over /dev/null, a FIFO or a
+    folder would destroy it (as root, a device node), so those are errors that name the path.
+    """
     p = Path(path)
-    p.parent.mkdir(parents=True, exist_ok=True)
+    if p.exists() or p.is_symlink():
+        if p.is_dir():
+            raise HarnessError(f"cannot write {p}: it is a folder, expected a file path")
+        if not p.is_file():
+            raise HarnessError(f"cannot write {p}: it is not a regular file (a device, pipe or socket)")
+    try:
+        p.parent.mkdir(parents=True, exist_ok=True)
+    except (FileExistsError, NotADirectoryError):
+        raise HarnessError(f"cannot write {p}: a parent of it is a file, not a folder") from None
     fd, tmp = tempfile.mkstemp(dir=p.parent, prefix=f".{p.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as f:

@@ -61,3 +61,23 @@ def test_written_files_get_the_usual_permissions(tmp_path: Path) -> None:
     probe.touch()
     for path in (write_jsonl(tmp_path / "a.jsonl", [GOOD]), write_synth(tmp_path / "s.jsonl", 3, 0)):
         assert stat.S_IMODE(path.stat().st_mode) == stat.S_IMODE(probe.stat().st_mode) == 0o666 & ~umask
+
+
+@pytest.mark.parametrize(
+    ("target", "says"),
+    [
+        ("/dev/null", "not a regular file"),
+        ("{tmp}", "it is a folder"),
+        ("{tmp}/f.txt/x.json", "a parent of it is a file"),
+    ],
+    ids=["device", "folder", "under-a-file"],
+)
+def test_atomic_write_never_replaces_what_is_not_a_regular_file(tmp_path: Path, target: str, says: str) -> None:
+    from harness.errors import HarnessError
+    from harness.jsonl import atomic_write_text
+
+    (tmp_path / "f.txt").write_text("keep")
+    with pytest.raises(HarnessError, match=says):
+        atomic_write_text(target.replace("{tmp}", str(tmp_path)), "x")
+    assert Path("/dev/null").is_char_device()
+    assert (tmp_path / "f.txt").read_text() == "keep"
