@@ -27,4 +27,8 @@ if [ "$with_browser" = 1 ] && ! command -v chromium >/dev/null 2>&1; then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq && apt-get install -y -qq chromium >/dev/null
 fi
+# The SmolLM2-135M-Instruct GGUF (98 MB, Apache-2.0; docs/models.md) into the model cache, so
+# the machine runs offline from here on. A cached file with the right sha256 needs no network.
+"$venv/bin/harness" models fetch smollm2 ||
+  echo "setup.sh: could not fetch SmolLM2 (tests/models/test_gguf_import.py will skip)" >&2
 "$venv/bin/harness" --version
