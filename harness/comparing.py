@@ -94,26 +94,42 @@ def outcome_changes(a: Counts, b: Counts) -> tuple[list[str], list[str], int]:
 
 
 def print_comparison(result: dict[str, Any], console: Console, *, max_list: int = 20) -> None:
+    from harness.reporting.terminal import packed_tables
+
     a, b = result["a"]["system"], result["b"]["system"]
-    table = Table(
-        title=f"{b} vs {a}: paired on {result['shared_samples']} shared samples (Δ = {b} − {a})",
-        title_justify="left",
-    )
-    for col in ("metric", a, b, "Δ", "95% CI of Δ", "p (paired bootstrap)"):
-        table.add_column(col, justify="left" if col == "metric" else "right", no_wrap=True)
+    title = f"{b} vs {a}: paired on {result['shared_samples']} shared samples (Δ = {b} − {a})"
+    headers = (a, b, "Δ", "95% CI of Δ", "p (paired bootstrap)")
+    rows = []
     for t in result["metrics"]:
         style = "green" if t["diff"] > 0 else "red" if t["diff"] < 0 else ""
-        table.add_row(
-            t["metric"],
+        diff = f"{t['diff']:+.4f}"
+        cells = (
             f"{t['a']:.4f}",
             f"{t['b']:.4f}",
-            f"[{style}]{t['diff']:+.4f}[/]" if style else f"{t['diff']:+.4f}",
+            f"[{style}]{diff}[/]" if style else diff,
             f"[{t['ci'][0]:+.4f}, {t['ci'][1]:+.4f}]",
             fmt_p(t["p_value"], t.get("resamples")),
         )
-    if not console.is_terminal and console.width < 120:
-        console.width = 120  # logs: keep each row on one line
-    console.print(table)
+        rows.append((t["metric"], cells))
+
+    def make(group: list[int], first: bool) -> Table:
+        # the metric names every row, so columns that do not fit go to a second table
+        table = Table(title=title if first else f"{title} (continued)", title_justify="left")
+        table.add_column("metric", no_wrap=True)
+        for i in group:
+            table.add_column(headers[i], justify="right", no_wrap=True)
+        for metric, cells in rows:
+            table.add_row(metric, *(cells[i] for i in group))
+        return table
+
+    tables = packed_tables(console, len(headers), make)
+    if tables is not None:
+        for table in tables:
+            console.print(table)
+    else:
+        console.print(title, highlight=False)
+        for metric, cells in rows:
+            console.print(f"{metric}: " + "; ".join(f"{h} {c}" for h, c in zip(headers, cells, strict=True)))
     mc = result["mcnemar"]
     console.print(
         f"McNemar (per sample): {mc['b01']} fixed, {mc['b10']} broken, p = {mc['p_value']:.4g}"
@@ -121,7 +137,6 @@ def print_comparison(result: dict[str, Any], console: Console, *, max_list: int 
     )
     for name in ("fixed", "broken"):
         ids = result[name]
-        more = f" … (+{len(ids) - max_list})" if len(ids) > max_list else ""
-        console.print(
-            f"{name} ({len(ids)}): {', '.join(ids[:max_list]) or '–'}{more}", highlight=False, soft_wrap=True
-        )
+        more = f" and {len(ids) - max_list} more" if len(ids) > max_list else ""
+        # wrapped between ids, never inside one
+        console.print(f"{name} ({len(ids)}): {', '.join(ids[:max_list]) or '–'}{more}", highlight=False)

@@ -9,6 +9,8 @@ A crash anywhere resumes from the last finished step (and, inside training, the 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -75,6 +77,25 @@ def elapsed(t0: float) -> float:
     return round(time.perf_counter() - t0, 3)
 
 
+@contextmanager
+def _progress(label: str, total: int) -> Iterator[Callable[[], None]]:
+    """A bar with time left on stderr (stdout may hold --json), shown on a terminal only: scoring
+    many systems with bootstrap CIs over thousands of samples takes minutes."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    stderr = Console(stderr=True)
+    with Progress(
+        TextColumn(f"  {label}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=stderr,
+        disable=not stderr.is_terminal,
+    ) as bar:
+        task = bar.add_task(label, total=total)
+        yield lambda: bar.advance(task)
+
+
 def score_and_report(
     run: RunDir, scores: dict[str, Any], scoring: Any, test: list[Record], console: Console | None
 ) -> dict[str, Any]:
@@ -82,9 +103,11 @@ def score_and_report(
     from harness.scoring.pipeline import Scorer
 
     scorer = Scorer(scoring)  # built after any synonym edit: rescoring gets fresh caches
-    scores["systems"] = {
-        s: score_system(run, scorer, test, s, load_run_predictions(run, s)) for s in scores["order"]
-    }
+    scores["systems"] = {}
+    with _progress("scoring", len(scores["order"])) as advance:
+        for s in scores["order"]:
+            scores["systems"][s] = score_system(run, scorer, test, s, load_run_predictions(run, s))
+            advance()
     scores["scoring"] = scoring.model_dump(mode="json")
     write_doc(run.scores, scores)
     render_reports(run, console)
@@ -102,6 +125,23 @@ def render_reports(run: RunDir, console: Console | None) -> None:
         render_terminal(data, console)
 
 
+def record_gate(run: RunDir, result: Any) -> dict[str, Any]:
+    """Store a gate verdict in scores.json (`gate_result`) and re-render index.html to show it.
+
+    A rescore rebuilds scores.json without it: a verdict on other scores would mislead.
+    """
+    from harness.gate import gate_settings
+    from harness.runs import read_scores
+
+    scores = read_scores(run)
+    settings = gate_settings(run, scores)
+    verdict = {**result.to_json(), "alpha": settings["alpha"], "resamples": settings["resamples"]}
+    scores["gate_result"] = verdict
+    write_doc(run.scores, scores)
+    render_reports(run, None)
+    return verdict
+
+
 def run_suite(suite: Suite, out_root: Path, console: Console) -> RunOutcome:
     """Every step of a suite; see the module docstring."""
     started = time.perf_counter()
@@ -112,7 +152,9 @@ def run_suite(suite: Suite, out_root: Path, console: Console) -> RunOutcome:
         (run.suite_copy).write_text(Path(suite.path).read_text(encoding="utf-8"), encoding="utf-8")
     steps: dict[str, float] = {}
 
-    console.rule(f"[bold]{suite.name}[/] → {run.root}")
+    console.rule(f"[bold]{suite.name}[/]")
+    # on its own line and never cut: a rule would shorten a long path to '…'
+    console.print(f"run folder: {run.root}", highlight=False, soft_wrap=True)
     console.print("[bold]1/5 data[/]")
     t0 = time.perf_counter()
     data = Data(suite)
@@ -224,13 +266,10 @@ def run_suite(suite: Suite, out_root: Path, console: Console) -> RunOutcome:
         from harness.gate import run_gate
 
         result = run_gate(run, baseline)
-        gate = result.to_json()
         for c in result.checks:
-            console.print(
-                ("  [red]✗[/] " if c.regression else "  [green]✓[/] ") + c.message,
-                highlight=False,
-                soft_wrap=True,
-            )
+            console.print(("  [red]✗[/] " if c.regression else "  [green]✓[/] ") + c.message, highlight=False)
+        gate = record_gate(run, result)
+        console.print(f"  verdict stored in {rel(run.scores)} and shown in {rel(run.html)}", highlight=False)
     elif baseline:
         console.print(
             f"  no baseline at {rel(baseline)}; accept this run with "

@@ -104,6 +104,12 @@ def _open(run_dir: Path, strict: bool = False) -> Any:
     return open_run(run_dir, strict=strict, warn=_warn)
 
 
+def _run_files(run_: Any) -> list[Path]:
+    """What a run folder holds that a verb writing elsewhere must never overwrite."""
+    sub = ("data", "predictions", "traces", "counts", "losses")
+    return [run_.scores, run_.manifest, run_.suite_copy, run_.html, *(run_.root / d for d in sub)]
+
+
 @click.command("report", context_settings=CTX)
 @click.argument("run_dir", type=click.Path(path_type=Path))
 @json_option
@@ -199,8 +205,9 @@ def compare(
 
     A and B are `RUN_DIR:SYSTEM` (a system of a run folder), or `RUN_DIR` alone when that run
     has exactly one system. Prints each metric's difference (B − A) with its paired bootstrap
-    95% CI and p-value, McNemar's test on per-sample correctness, and the samples B fixed
-    (A wrong, B right) and broke (A right, B wrong).
+    95% CI and p-value, McNemar's test on per-sample correctness (a sample is right when every
+    gold entity has its gold label and nothing extra is predicted; the test counts samples, not
+    gold items), and the samples B fixed (A wrong, B right) and broke (A right, B wrong).
     """
     from harness.comparing import compare_systems, print_comparison
 
@@ -232,10 +239,11 @@ def gate(
     usage errors and on a baseline or run that cannot be trusted (a malformed or non-finite
     count, a sample set that differs from the baseline's), each named by file and field.
     `--update-baseline` writes the run's scores and per-sample counts as the new baseline
-    instead (exit 0).
+    instead (exit 0). A verdict is stored in the run's scores.json and shown in its index.html.
     """
     from harness.gate import default_baseline, run_gate, write_baseline, write_junit
-    from harness.runner import rel
+    from harness.runner import record_gate, rel
+    from harness.safeio import check_output_path
 
     console = console_for(as_json)
     run_ = _open(run_dir)
@@ -245,6 +253,12 @@ def gate(
         baseline = default_baseline(run_)
         if baseline is None:
             raise HarnessError("no --baseline given and the run's suite names no gate.baseline")
+    # a baseline or JUnit file written over the run's own files would damage the run it judges
+    kept = _run_files(run_)
+    if update_baseline:
+        check_output_path(baseline, "--baseline", kept)
+    if junit:
+        check_output_path(junit, "--junit", [*kept, baseline])
     if update_baseline:
         doc = write_baseline(run_, baseline)
         if as_json:
@@ -259,14 +273,15 @@ def gate(
         emit_json(result.to_json())
     else:
         for c in result.checks:
-            console.print(
-                ("[red]✗[/] " if c.regression else "[green]✓[/] ") + c.message,
-                highlight=False,
-                soft_wrap=True,
-            )
+            # word-wrapped: a narrow terminal breaks the line between words, never inside a number
+            console.print(("[red]✗[/] " if c.regression else "[green]✓[/] ") + c.message, highlight=False)
         console.print(
             "[bold green]gate passed[/]" if result.passed else "[bold red]gate failed: regression[/]"
         )
+    try:  # the verdict is given; a report that cannot be updated only warns
+        record_gate(run_, result)
+    except (HarnessError, OSError) as e:
+        _warn(f"the verdict was not stored in {run_.scores} and {run_.html}: {e}")
     if junit:  # after the verdict is shown: a report that cannot be written is exit 2, not a lost result
         write_junit(result, junit)
     if not result.passed:

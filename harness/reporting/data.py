@@ -159,6 +159,44 @@ class ReportData:
                 )
         return out
 
+    def gate(self) -> dict[str, Any] | None:
+        """The last gate verdict on this run (scores.json `gate_result`, written by `harness run` and
+        `harness gate`), as display strings: passed, baseline, and one row per gated check."""
+        verdict = self.scores.get("gate_result")
+        if not isinstance(verdict, dict) or not isinstance(verdict.get("checks"), list):
+            return None
+        resamples = verdict.get("resamples")
+        rows = []
+        for c in verdict["checks"]:
+            if not isinstance(c, dict):
+                continue
+            base, cur, p = c.get("baseline"), c.get("current"), c.get("p_value")
+            delta = cur - base if _is_num(cur) and _is_num(base) else None
+            bootstrap = c.get("test") == "paired_bootstrap" and isinstance(resamples, int) and resamples > 0
+            rows.append(
+                {
+                    "system": str(c.get("system", "?")),
+                    "metric": str(c.get("metric", "?")),
+                    "baseline": _fmt(base, ".4f"),
+                    "current": _fmt(cur, ".4f"),
+                    "delta": _fmt(delta, "+.4f"),
+                    "delta_class": "" if not delta else ("pos" if delta > 0 else "neg"),
+                    # a bootstrap p of 0 only means below 1/resamples
+                    "p": f"<{1 / resamples:.2g}" if bootstrap and p == 0 else _fmt(p, ".4g"),
+                    "test": str(c.get("test", "")),
+                    "tolerance": _fmt(c.get("tolerance"), ".4f"),
+                    "regression": c.get("regression") is True,
+                    "verdict": _verdict(c),
+                    "message": str(c.get("message", "")),
+                }
+            )
+        return {
+            "passed": verdict.get("passed") is True,
+            "baseline": str(verdict.get("baseline", "")),
+            "alpha": _fmt(verdict.get("alpha"), "g"),
+            "rows": rows,
+        }
+
     def contamination(self) -> list[dict[str, Any]]:
         found = self.scores.get("contamination") or {}
         rows = []
@@ -166,6 +204,34 @@ class ReportData:
             for f in findings or []:
                 rows.append({"system": system, **(f if isinstance(f, dict) else {"detail": str(f)})})
         return rows
+
+
+def _is_num(v: Any) -> bool:
+    return isinstance(v, int | float) and not isinstance(v, bool)
+
+
+def _fmt(v: Any, spec: str) -> str:
+    return format(v, spec) if _is_num(v) else "–"
+
+
+def _verdict(check: dict[str, Any]) -> str:
+    if check.get("regression") is True:
+        return "REGRESSION"
+    return "skipped" if check.get("metric") == "*" else "ok"
+
+
+def _traces(run: RunDir, system: str, samples: Any) -> dict[str, dict[str, Any]]:
+    """One system's traces by sample id; missing or short ones are an error (fixed/broken come from them)."""
+    path = run.traces(system)
+    rebuild = f"rebuild them with `harness rescore {run.root}`"
+    if not path.is_file():
+        raise HarnessError(f"{path}: the traces of system {system} are missing; {rebuild}")
+    traces = {str(t.get("sample_id")): t for t in read_jsonl(path)}
+    if isinstance(samples, int) and len(traces) != samples:
+        raise HarnessError(
+            f"{path}: {len(traces)} traces for the {samples} samples {system} was scored on; {rebuild}"
+        )
+    return traces
 
 
 def load_report_data(run: RunDir, *, with_examples: bool = True) -> ReportData:
@@ -194,8 +260,7 @@ def load_report_data(run: RunDir, *, with_examples: bool = True) -> ReportData:
     if not with_examples:
         return data
     for s in systems:
-        if run.traces(s).is_file():
-            data.traces[s] = {str(t.get("sample_id")): t for t in read_jsonl(run.traces(s))}
+        data.traces[s] = _traces(run, s, scores["systems"][s].get("samples"))
         if run.predictions(s).is_file():
             data.predictions[s] = {
                 str(r.get("sample_id")): str(r.get("text", r.get("target", "")))

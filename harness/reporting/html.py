@@ -192,6 +192,7 @@ def render_html(data: ReportData) -> str:
             skipped=data.skipped(),
             examples=_examples(data),
             outcomes=outcomes(data),
+            gate=data.gate(),
             manifest=json.dumps(data.manifest, ensure_ascii=False, indent=2),
         )
     )

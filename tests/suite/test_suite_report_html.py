@@ -163,3 +163,38 @@ def test_fixed_and_broken_filters_in_the_browser(
     page = write_html(load_report_data(fake_run))
     dom = chromium(tmp_path, "--dump-dom", page.resolve().as_uri() + "#" + view).stdout
     assert f'<span id="count" class="muted">{shown} shown</span>' in dom
+
+
+def test_the_gate_verdict_shows_in_the_html(fake_run: RunDir, tmp_path: Path) -> None:
+    import json
+
+    from click.testing import CliRunner
+
+    from harness.cli import cli
+
+    def gate(*args: str) -> int:
+        return (
+            CliRunner()
+            .invoke(cli, ["gate", str(fake_run.root), "--baseline", str(baseline), *args])
+            .exit_code
+        )
+
+    baseline = tmp_path / "<i>base</i>.json"  # a file name is data too: escaped
+    assert gate("--update-baseline") == 0
+    assert "Regression gate" not in write_html(load_report_data(fake_run)).read_text()  # never gated yet
+    doc = json.loads(baseline.read_text())
+    doc["systems"]["round1"] = doc["systems"]["round3"]  # round1 was as good as round3: now it regressed
+    baseline.write_text(json.dumps(doc))
+    assert gate() == 1
+    html = fake_run.html.read_text()
+    assert '<div id="gate-verdict" class="verdict failed">gate failed: regression' in html
+    assert "&lt;i&gt;base&lt;/i&gt;.json" in html and "<i>base</i>" not in html
+    # system, metric, baseline, run, delta, p, test, tolerance, verdict
+    assert (
+        '<tr class="regression"><td class="name">round1</td><td class="name">official.f1</td>'
+        '<td>0.9500</td><td>0.5000</td><td class="neg">-0.4500</td>'
+    ) in html
+    assert (
+        '<td class="name">round3</td><td class="name">official.f1</td><td>0.9500</td><td>0.9500</td>' in html
+    )
+    assert json.loads(fake_run.scores.read_text())["gate_result"]["passed"] is False
