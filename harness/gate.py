@@ -119,10 +119,18 @@ def _count_matrix(rows: list[list[Any]], checked: bool = False) -> Any:
     return m if ok else None
 
 
-def _is_count(v: Any) -> bool:
+def _is_finite_number(v: Any) -> bool:
+    """A JSON number that is a finite float: not a bool, not inf, not a 400-digit int (it overflows float)."""
     if isinstance(v, bool) or not isinstance(v, int | float):
         return False
-    return math.isfinite(v) and 0 <= v <= MAX_COUNT and float(v).is_integer()
+    try:
+        return math.isfinite(float(v))
+    except OverflowError:
+        return False
+
+
+def _is_count(v: Any) -> bool:
+    return _is_finite_number(v) and 0 <= v <= MAX_COUNT and float(v).is_integer()
 
 
 def _kind(v: Any) -> str:
@@ -430,8 +438,7 @@ def check_baseline(doc: Any, where: str) -> None:
                 raise HarnessError(
                     f"{where}: {at}.metrics.{metric}: unknown metric; valid: {', '.join(STAT_METRICS)}"
                 )
-            finite = isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
-            if value is not None and not finite:
+            if value is not None and not _is_finite_number(value):
                 raise HarnessError(
                     f"{where}: {at}.metrics.{metric}: expected a finite number or null, got {_show(value)}"
                 )

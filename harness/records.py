@@ -165,6 +165,17 @@ def read_gold(path: str | Path, scorable: Callable[[Record], bool]) -> list[Reco
 
     def parse(obj: Any, where: str, line: int) -> Record | Problem:
         rec = parse_record(obj, where, line)
+        if isinstance(rec, Record) and rec.task_type == "attr_cls" and not rec.answer_choices:
+            # skipping it as "another task" would silently score fewer samples than the file holds
+            got = (
+                "nothing (field missing)" if "answer_choices" not in obj else _describe(obj["answer_choices"])
+            )
+            return Problem(
+                where,
+                line,
+                "answer_choices",
+                f"an attr_cls record needs its list of answer choices, got {got}",
+            )
         if isinstance(rec, Record) and not scorable(rec):
             return rec
         return _gold_problem(obj, rec, where, line) or rec

@@ -194,10 +194,30 @@ def read_scores(run: RunDir) -> dict[str, Any]:
                 f"{run.scores}: field {key}: expected an object, got {type(scores[key]).__name__}; "
                 f"rebuild it with `harness rescore {run.root}`"
             )
+    problem = _report_problem(scores.get("report") or {})
+    if problem:
+        raise HarnessError(
+            f"{run.scores}: field report.{problem}; rebuild it with `harness rescore {run.root}`"
+        )
     for name, findings in (scores.get("contamination") or {}).items():
         if findings is not None and not isinstance(findings, list):
             raise HarnessError(f"{run.scores}: field contamination.{name}: expected a list of findings")
+    if not systems:
+        raise HarnessError(
+            f"{run.scores}: field systems: no scored systems; rebuild it with `harness rescore {run.root}`"
+        )
     return scores
+
+
+def _report_problem(report: dict[str, Any]) -> str | None:
+    """`field: expected …` for the first report setting the reports cannot use, else None."""
+    n = report.get("max_examples", 0)
+    if not (isinstance(n, int) and not isinstance(n, bool) and n >= 0):
+        return f"max_examples: expected a whole number 0 or more, got {n!r}"
+    for key in ("base", "reference", "title"):
+        if report.get(key) is not None and not isinstance(report[key], str):
+            return f"{key}: expected a string, got {type(report[key]).__name__}"
+    return None
 
 
 def _is_number(v: Any) -> bool:

@@ -8,8 +8,10 @@ never a traceback, a hang or a silent "last key wins".
 from __future__ import annotations
 
 import json
+import math
 import re
 import stat
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -49,6 +51,27 @@ def check_input_file(path: str | Path, what: str = "file") -> Path:
     return p
 
 
+def check_output_path(out: str | Path, flag: str, inputs: Iterable[str | Path | None]) -> Path:
+    """`out` as a Path when writing it destroys no input: it is none of `inputs` and in no input folder.
+
+    A folder among `inputs` (a synonym dictionary folder) is read whole, so a file written into it
+    would change what the next run reads.
+    """
+    target = Path(out).resolve()
+    for given in inputs:
+        if given is None or str(given) == "":
+            continue
+        src = Path(given).resolve()
+        if target == src:
+            raise HarnessError(f"{flag} {out} is an input file ({given}): writing there would overwrite it")
+        if src.is_dir() and src in target.parents:
+            raise HarnessError(
+                f"{flag} {out} is inside the input folder {given}: writing there would change what it holds; "
+                "choose a path outside it"
+            )
+    return Path(out)
+
+
 UTF16 = "the file is UTF-16 text; convert it to UTF-8 (iconv -f UTF-16 -t UTF-8)"
 
 
@@ -72,7 +95,10 @@ def encoding_problem(raw: bytes) -> tuple[int, str] | None:
 def read_text(path: str | Path, what: str = "file") -> str:
     """A UTF-8 text file's content (a leading BOM dropped); other encodings are errors that say which."""
     p = check_input_file(path, what)
-    raw = p.read_bytes()
+    try:
+        raw = p.read_bytes()
+    except OSError as e:  # a regular file the machine cannot read (an I/O error, /proc/self/mem)
+        raise HarnessError(f"{what} cannot be read: {p} ({e.strerror or e})") from None
     problem = encoding_problem(raw)
     if problem:
         raise HarnessError(f"{p}:{problem[0]}: {problem[1]}")
@@ -84,6 +110,12 @@ class DuplicateKeyError(ValueError):
     def __init__(self, key: str):
         super().__init__(key)
         self.key = key
+
+
+class _OutOfRange(ValueError):
+    def __init__(self, literal: str):
+        super().__init__(literal)
+        self.literal = literal
 
 
 def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
@@ -110,8 +142,19 @@ def json_problem(text: str) -> tuple[Any, str | None, int | None]:
     def no_constants(name: str) -> Any:
         raise ValueError(f"{name} is not valid JSON")
 
+    def finite(literal: str) -> float:
+        value = float(literal)
+        if not math.isfinite(value):  # 1e999 reads as infinity: as bad as a literal Infinity
+            raise _OutOfRange(literal)
+        return value
+
     try:
-        value = json.loads(text, object_pairs_hook=_no_duplicates, parse_constant=no_constants)
+        value = json.loads(
+            text, object_pairs_hook=_no_duplicates, parse_constant=no_constants, parse_float=finite
+        )
+    except _OutOfRange as e:
+        line = text.count("\n", 0, max(text.find(e.literal), 0)) + 1
+        return None, f"number {e.literal[:40]} is out of range (not a finite number)", line
     except DuplicateKeyError as e:
         lines = _key_lines(text, e.key)
         where = f" (lines {lines[0]} and {lines[1]})" if len(lines) >= 2 and lines[0] != lines[1] else ""

@@ -150,9 +150,13 @@ class Chip2021Source(_Block):
     limit: int | None = Field(None, ge=1)
 
 
+# Synthetic records are built in memory: past this a typo (1e12) would run until memory ran out.
+MAX_SYNTHETIC = 1_000_000
+
+
 class SyntheticSource(_Block):
     kind: Literal["synthetic"]
-    n: int = Field(ge=1)
+    n: int = Field(ge=1, le=MAX_SYNTHETIC)
     seed: int = 0
     tasks: list[str] | None = None
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -20,10 +19,6 @@ def _fmt(x: float) -> str:
 def _ci(summary: dict[str, Any], key: str) -> str:
     ci = summary.get("ci", {}).get(key)
     return f"{ci[0]:.4f}–{ci[1]:.4f}" if ci else "–"
-
-
-# Above this many resamples the bootstrap's arrays outgrow memory on a real gold file.
-MAX_RESAMPLES = 1_000_000
 
 
 def _config(
@@ -67,23 +62,16 @@ def _config(
     except ValidationError as e:  # name each bad option and why, without pydantic's URLs
         detail = "; ".join(f"{'.'.join(map(str, x['loc'])) or 'options'}: {x['msg']}" for x in e.errors())
         raise HarnessError(f"{where}: bad scoring option(s): {detail}") from None
-    if cfg.bootstrap_resamples > MAX_RESAMPLES:
-        raise HarnessError(
-            f"{where}: bootstrap_resamples {cfg.bootstrap_resamples} is more than {MAX_RESAMPLES:,}"
-        )
-    if cfg.seed < 0:  # numpy's generators take no negative seed
-        raise HarnessError(f"{where}: seed must be 0 or more, got {cfg.seed}")
     return cfg
 
 
-def _check_trace_path(trace: str, *inputs: str | None) -> None:
-    """Refuse a --trace path that is one of the inputs: writing it would destroy that file."""
-    from harness.errors import HarnessError
+def _check_trace_path(trace: str, synonyms: tuple[str, ...], *inputs: str | None) -> None:
+    """Refuse a --trace path that is an input or lies in a dictionary folder: writing it would damage it."""
+    from harness.safeio import check_output_path
+    from harness.scoring.synonyms import default_synonym_dirs
 
-    out = Path(trace).resolve()
-    for path in inputs:
-        if path and Path(path).resolve() == out:
-            raise HarnessError(f"--trace {trace} is an input file: writing the traces would overwrite it")
+    dirs = list(synonyms) if synonyms else default_synonym_dirs()
+    check_output_path(trace, "--trace", [*inputs, *dirs])
 
 
 def render_summary(summary: dict[str, Any], console: Any) -> None:
@@ -116,7 +104,7 @@ def render_summary(summary: dict[str, Any], console: Any) -> None:
     console.print(fails)
     notes = []
     if summary.get("skipped"):
-        notes.append(f"skipped non-attr_cls records: {summary['skipped']}")
+        notes.append(f"skipped records of other tasks (task_dataset: count): {summary['skipped']}")
     if summary.get("unpredicted"):
         notes.append(f"scored as empty (no prediction): {summary['unpredicted']}")
     for n in notes:
@@ -201,7 +189,7 @@ def score(
 
     cfg = _config(config_path, synonyms, resamples, seed)
     if trace:
-        _check_trace_path(trace, gold, pred, config_path, *synonyms)
+        _check_trace_path(trace, synonyms, gold, pred, config_path)
     records = read_gold(gold, is_scorable)
     scorable = [r for r in records if is_scorable(r)]
     if not scorable:

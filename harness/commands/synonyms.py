@@ -74,14 +74,22 @@ def suggest(
 
     if not chip and not (gold and pred):
         raise HarnessError("give --gold and --pred, or --chip FILE (or both)")
+    if out:
+        from harness.safeio import check_output_path
+        from harness.scoring.synonyms import default_synonym_dirs
+
+        check_output_path(out, "--out", [gold, pred, chip, *(_dirs(dirs) or default_synonym_dirs())])
     table = load_synonyms(_dirs(dirs))
     proposals: list[S.Proposal] = []
     if gold and pred:
         from harness.predictions import check_ids, read_predictions
-        from harness.records import read_records
+        from harness.records import read_gold
         from harness.scoring.pipeline import ScoringConfig, is_scorable, score
 
-        records = [r for r in read_records(gold).records if is_scorable(r)]
+        # the scorer's own gold reader: a bad line is an error, not a record mined as empty
+        records = [r for r in read_gold(gold, is_scorable) if is_scorable(r)]
+        if not records:
+            raise HarnessError(f"{gold}: no attr_cls records with answer choices to mine")
         preds = read_predictions(pred)
         preds = {k: v for k, v in preds.items() if k in {r.sample_id for r in records}}
         check_ids(preds, [r.sample_id for r in records], allow_missing, pred)

@@ -41,6 +41,9 @@ def _one_of(kind: str, valid: Iterable[str], value: str) -> str:
     return value
 
 
+MAX_RESAMPLES = 1_000_000
+
+
 class ScoringConfig(BaseModel):
     """A suite's `scoring:` block. Every stage is picked by name from its registry."""
 
@@ -56,12 +59,13 @@ class ScoringConfig(BaseModel):
     canonicalizer: str = Field(default="synonyms", description="entity canonicalizer")
     aligner: str = Field(default="greedy", description="gold/prediction aligner")
     taggers: list[str] | None = Field(default=None, description="failure taggers; None = all")
-    bootstrap_resamples: int = Field(default=1000, ge=0, description="0 turns the CIs off")
+    # above MAX_RESAMPLES the bootstrap's arrays outgrow memory on a real gold file
+    bootstrap_resamples: int = Field(default=1000, ge=0, le=MAX_RESAMPLES, description="0 turns the CIs off")
     ci_level: float = Field(default=0.95, gt=0, lt=1)
     ci_metrics: list[str] = Field(
         default_factory=lambda: ["official_f1", "canonical_f1", "accuracy", "macro_f1", "micro_f1"]
     )
-    seed: int = 0
+    seed: int = Field(default=0, ge=0, description="bootstrap seed (numpy takes no negative seed)")
 
     @field_validator("parser")
     @classmethod

@@ -90,9 +90,10 @@ def _chip_pairs(obj: Any, path: str, line: int) -> list[tuple[str, str]] | Probl
     """(name, mention) of every NER span in one CHIP-2021 dialog, or why the dialog is malformed."""
     if not isinstance(obj, dict):
         return Problem(path, line, None, f"expected a dialog object, found {type(obj).__name__}")
-    turns = obj.get("dialog_info") or []
+    turns = obj.get("dialog_info")
     if not isinstance(turns, list):
-        return Problem(path, line, "dialog_info", f"expected a list of turns, found {type(turns).__name__}")
+        found = "nothing" if turns is None else type(turns).__name__
+        return Problem(path, line, "dialog_info", f"expected a list of turns, found {found}")
     pairs = []
     for t, turn in enumerate(turns):
         ners = turn.get("ner") or [] if isinstance(turn, dict) else None
@@ -115,12 +116,14 @@ def from_chip(path: str | Path, table: SynonymTable, min_count: int = 2) -> list
 
     A line that is not a well-formed dialog is an error (every such line listed), not a skip.
     """
-    from harness.errors import DataError
+    from harness.errors import DataError, HarnessError
     from harness.jsonl import iter_json_objects
 
     hits: dict[tuple[str, str, str], list[str]] = defaultdict(list)
     problems: list[Problem] = []
+    dialogs = 0
     for line, obj in iter_json_objects(path):
+        dialogs += 1
         pairs = obj if isinstance(obj, Problem) else _chip_pairs(obj, str(path), line)
         if isinstance(pairs, Problem):
             problems.append(pairs)
@@ -133,6 +136,8 @@ def from_chip(path: str | Path, table: SynonymTable, min_count: int = 2) -> list
             hits[(name, mention, "chip")].append(did)
     if problems:
         raise DataError(problems)
+    if not dialogs:
+        raise HarnessError(f"{path}: no dialogs to mine (the file holds no JSON objects)")
     # one dialog repeating a mention counts once
     deduped = {k: list(dict.fromkeys(v)) for k, v in hits.items()}
     return _collect(deduped, table, min_count)

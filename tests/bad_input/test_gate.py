@@ -80,6 +80,11 @@ def accepted(
     return setup
 
 
+def scores_kept(tmp: Path, out: str) -> None:
+    doc = json.loads((tmp / "run" / "scores.json").read_text(encoding="utf-8"))
+    assert set(doc["systems"]) == {"base", "round3"}, out
+
+
 def baseline_text(text: str) -> Setup:
     def setup(tmp: Path) -> None:
         make_run(tmp / "run")
@@ -243,10 +248,16 @@ CASES: list[Case] = [
     Case("no-baseline-anywhere", accepted(), ["gate", RUN], 2, ["no --baseline given and the run's suite names no gate.baseline"]),
     # what the gate writes
     Case("junit-folder", accepted(), [*GATE, "--junit", "{tmp}"], 2, ["Invalid value for '--junit'", "is a directory"]),
-    Case("junit-under-a-file", a_file_as_parent, [*GATE, "--junit", "{tmp}/file/gate.xml"], 2, ["gate passed", "cannot write the JUnit report {tmp}/file/gate.xml: {tmp}/file is a file, not a folder"]),
-    Case("update-under-a-file", a_file_as_parent, ["gate", RUN, "--baseline", "{tmp}/file/b.json", "--update-baseline"], 2, ["cannot write the baseline {tmp}/file/b.json: {tmp}/file is a file, not a folder"]),
+    Case("junit-under-a-file", a_file_as_parent, [*GATE, "--junit", "{tmp}/file/gate.xml"], 2, ["gate passed", "cannot write {tmp}/file/gate.xml: a parent of it is a file, not a folder"]),
+    Case("update-under-a-file", a_file_as_parent, ["gate", RUN, "--baseline", "{tmp}/file/b.json", "--update-baseline"], 2, ["cannot write {tmp}/file/b.json: a parent of it is a file, not a folder"]),
     Case("update-to-a-folder", accepted(), ["gate", RUN, "--baseline", "{tmp}", "--update-baseline"], 2, ["is a directory"]),
-    Case("update-from-infinite-score", accepted(after=lambda run: replace_in(run.scores, '"f1": 0.95', '"f1": 1e999')), ["gate", RUN, "--baseline", "{tmp}/new.json", "--update-baseline"], 2, ["scores.json: systems.round3.official.f1: expected a finite number, got Infinity"], wrote_nothing),
+    Case("update-from-infinite-score", accepted(after=lambda run: replace_in(run.scores, '"f1": 0.95', '"f1": 1e999')), ["gate", RUN, "--baseline", "{tmp}/new.json", "--update-baseline"], 2, ["scores.json:11: number 1e999 is out of range (not a finite number)"], wrote_nothing),
+    # never over the run's own files, nor the JUnit report over the baseline
+    Case("update-over-run-scores", accepted(), ["gate", RUN, "--baseline", "{tmp}/run/scores.json", "--update-baseline"], 2, ["--baseline {tmp}/run/scores.json is an input file"], scores_kept),
+    Case("update-into-run-counts", accepted(), ["gate", RUN, "--baseline", "{tmp}/run/counts/base.json", "--update-baseline"], 2, ["is inside the input folder {tmp}/run/counts"], scores_kept),
+    Case("junit-over-run-scores", accepted(), [*GATE, "--junit", "{tmp}/run/scores.json"], 2, ["--junit {tmp}/run/scores.json is an input file"], scores_kept),
+    Case("junit-over-baseline", accepted(), [*GATE, "--junit", BASE], 2, ["--junit {tmp}/baseline.json is an input file"]),
+    Case("baseline-metric-huge-int", accepted(lambda b: b["systems"]["round3"]["metrics"].update({"official.f1": 10**400})), GATE, 2, ["systems.round3.metrics.official.f1: expected a finite number or null"]),
     Case("update-from-corrupt-counts", accepted(after=run_counts('{"sample_ids": ["s0"], "counts": [[-1]]}')), ["gate", RUN, "--baseline", "{tmp}/new.json", "--update-baseline"], 2, ["round3.json: counts[0]: expected a row of 20 counts"], wrote_nothing),
 ]  # fmt: skip
 

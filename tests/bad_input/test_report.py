@@ -36,6 +36,17 @@ def summary_field(system: str, **fields: object) -> Callable[[Path], None]:
     return change
 
 
+def summary_report(**fields: object) -> Callable[[Path], None]:
+    """Set fields of scores.json's report block (None writes a JSON null)."""
+
+    def change(run: Path) -> None:
+        scores = json.loads((run / "scores.json").read_text(encoding="utf-8"))
+        scores.setdefault("report", {}).update(fields)
+        (run / "scores.json").write_text(json.dumps(scores), encoding="utf-8")
+
+    return change
+
+
 CASES: list[Case] = [
     Case("good-run", damaged(), REPORT, 0, ["HTML report:", "rules"]),
     Case(
@@ -152,6 +163,38 @@ CASES: list[Case] = [
         REPORT,
         2,
         ["records no input hashes"],
+    ),
+    # report settings and traces the report reads: refused, never a traceback or a silently emptier report
+    *(
+        Case(
+            f"scores-max-examples-{name}",
+            damaged(summary_report(max_examples=value)),
+            REPORT,
+            2,
+            ["scores.json: field report.max_examples: expected a whole number 0 or more"],
+        )
+        for name, value in (("null", None), ("string", "zzz"), ("negative", -1), ("float", 1e300))
+    ),
+    Case(
+        "scores-no-systems",
+        damaged(write("scores.json", "{}")),
+        REPORT,
+        2,
+        ["scores.json: field systems: no scored systems"],
+    ),
+    Case(
+        "traces-missing",
+        damaged(remove("traces/stored.jsonl")),
+        REPORT,
+        2,
+        ["traces/stored.jsonl: the traces of system stored are missing", "harness rescore"],
+    ),
+    Case(
+        "traces-short",
+        damaged(keep_lines("traces/stored.jsonl", 2)),
+        REPORT,
+        2,
+        ["traces/stored.jsonl: 2 traces for the 5 samples stored was scored on"],
     ),
 ]
 

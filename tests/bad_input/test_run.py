@@ -52,6 +52,12 @@ def records_file(bad: str | None = None, n: int = 5) -> str:
     return "\n".join(lines) + "\n"
 
 
+def with_field(name: str, value: object) -> str:
+    """One more synthetic record, id 'bad', with `name` set to `value`."""
+    row = {**next(iter(synth_rows(1, 8, ("attr_cls",)))), "sample_id": "bad", name: value}
+    return json.dumps(row, ensure_ascii=False) + "\n"
+
+
 PCB_SOURCE = edit("te: {kind: synthetic, n: 5, seed: 2}", "te: {kind: promptcblue, path: pcb.jsonl}")
 PCB_SKIP = edit(
     "te: {kind: synthetic, n: 5, seed: 2}", "te: {kind: promptcblue, path: pcb.jsonl, on_error: skip}"
@@ -359,6 +365,44 @@ CASES: list[Case] = [
         run_argv(),
         2,
         ["systems[r3]: no training data", "train: no sources (data.train is empty)"],
+    ),
+    # --- test records the scorer cannot score: refused, never skipped or scored against nothing ----
+    *[
+        Case(
+            f"test-record-{name}",
+            suite(PCB_SOURCE, pcb__jsonl=records_file(n=4) + with_field(field, value)),
+            run_argv(),
+            2,
+            ["1 test record(s) cannot be scored: data.sources.te: sample 'bad'", why],
+        )
+        for name, field, value, why in [
+            ("choices-null", "answer_choices", None, "no answer_choices"),
+            ("choices-empty", "answer_choices", [], "no answer_choices"),
+            ("target-null", "target", None, "no gold answer (target is null or empty)"),
+            ("target-blank", "target", " ", "no gold answer"),
+        ]
+    ],
+    # --- values that would crash or never finish ------------------------------------------------
+    Case(
+        "synthetic-n-huge",
+        suite(edit("n: 5", "n: 1000000000000")),
+        run_argv(),
+        2,
+        ["data.sources.te.n: Input should be less than or equal to 1000000"],
+    ),
+    Case(
+        "scoring-seed-negative",
+        suite(SUITE + "scoring: {seed: -1}\n"),
+        run_argv(),
+        2,
+        ["scoring.seed: Input should be greater than or equal to 0"],
+    ),
+    Case(
+        "source-regular-file-that-cannot-be-read",
+        suite(edit("te: {kind: synthetic, n: 5, seed: 2}", "te: {kind: promptcblue, path: /proc/self/mem}")),
+        run_argv(),
+        2,
+        ["data.sources.te: file cannot be read: /proc/self/mem"],
     ),
 ]
 

@@ -68,6 +68,20 @@ def with_dir(name: str) -> Callable:
     return setup
 
 
+DICT = "发热:\n  - 发烧\n"
+
+
+def with_dictionary(text: str) -> Callable:
+    """The default files and a one-file dictionary folder {tmp}/syn."""
+
+    def setup(tmp: Path) -> None:
+        files()(tmp)
+        (tmp / "syn").mkdir()
+        (tmp / "syn" / "a.yaml").write_text(text, encoding="utf-8")
+
+    return setup
+
+
 def summary(
     official: tuple[int, int, int] | None = None,
     recall: float | None = None,
@@ -207,7 +221,7 @@ CASES: list[Case] = [
     Case("resamples-negative", files(), [*JSON, "--resamples", "-1"], 2,
          ["Invalid value for '--resamples': -1 is not in the range x>=0"]),
     Case("resamples-huge", files(), [*JSON, "--resamples", "5000000"], 2,
-         ["bootstrap_resamples 5000000 is more than 1,000,000"]),
+         ["bad scoring option(s): bootstrap_resamples: Input should be less than or equal to 1000000"]),
     Case("seed-nonsense", files(), [*JSON, "--seed", "abc"], 2, ["Invalid value for '--seed'"]),
     Case("seed-negative", files(), [*JSON, "--seed", "-3"], 2, ["Invalid value for '--seed'"]),
     Case("config-bad-yaml", files(**{"scoring.yaml": "fuzzy: [1,\n"}), CFG, 2,
@@ -223,7 +237,7 @@ CASES: list[Case] = [
     Case("config-bad-value", files(**{"scoring.yaml": "scoring:\n  fuzzy_threshold: 200\n"}), CFG, 2,
          ["scoring.yaml (scoring:): bad scoring option(s): fuzzy_threshold: Input should be less than or equal to 100"]),
     Case("config-negative-seed", files(**{"scoring.yaml": "seed: -1\n"}), CFG, 2,
-         ["scoring.yaml: seed must be 0 or more, got -1"]),
+         ["scoring.yaml: bad scoring option(s): seed: Input should be greater than or equal to 0"]),
     Case("config-empty-block", files(**{"scoring.yaml": "scoring:\n"}), CFG, 0, check=summary(official=(4, 0, 0))),
     Case("config-folder", with_dir("scoring.yaml"), CFG, 2, ["is a directory"]),
     Case("config-missing", files(), CFG, 2, ["scoring config not found: {tmp}/scoring.yaml"]),
@@ -238,6 +252,16 @@ CASES: list[Case] = [
     Case("trace-over-gold", files(), [*JSON, "--trace", "{tmp}/gold.jsonl"], 2,
          ["--trace {tmp}/gold.jsonl is an input file"],
          lambda tmp, _out: (tmp / "gold.jsonl").read_text(encoding="utf-8") == lines(GOLD2) or pytest.fail("gold changed")),
+    Case("trace-into-dictionary-folder", with_dictionary(DICT),
+         [*JSON, "--synonyms", "{tmp}/syn", "--trace", "{tmp}/syn/a.yaml"], 2,
+         ["--trace {tmp}/syn/a.yaml is inside the input folder {tmp}/syn"],
+         lambda tmp, _out: (tmp / "syn/a.yaml").read_text(encoding="utf-8") == DICT or pytest.fail("dictionary changed")),
+    # an attr_cls record without choices is not "another task": skipping it would score fewer samples
+    *(
+        Case(f"gold-attr-cls-choices-{name}", files(gold=[gold_row("s0", answer_choices=value), GOLD2[1]]), JSON, 2,
+             ["gold.jsonl:1: field answer_choices: an attr_cls record needs its list of answer choices", f"got {got}"])
+        for name, value, got in (("null", None, "null"), ("empty", [], "list []"))
+    ),
 ]  # fmt: skip
 
 

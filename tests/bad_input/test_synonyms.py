@@ -130,6 +130,29 @@ def snippet_reads_back(tmp: Path, out: str) -> None:
     assert yaml.safe_load((tmp / "out.yaml").read_text(encoding="utf-8")) == {"发热": ["a: b #c"]}
 
 
+SUGGEST_GOLD = [
+    "synonyms",
+    "suggest",
+    "--gold",
+    "{tmp}/gold.jsonl",
+    "--pred",
+    "{tmp}/pred.jsonl",
+    "--synonyms",
+    "{tmp}/syn",
+]
+
+
+def both_files(gold: str, pred: str) -> Setup:
+    """The good dictionary, and gold/pred files with the given text."""
+
+    def setup(tmp: Path) -> None:
+        good()(tmp)
+        (tmp / "gold.jsonl").write_text(gold, encoding="utf-8")
+        (tmp / "pred.jsonl").write_text(pred, encoding="utf-8")
+
+    return setup
+
+
 CASES: list[Case] = [
     # ---- add: names that are not one line of visible text are refused, the file untouched
     Case("add_blank_variant", good(), add("发热", ""), 2, ["variant '' is blank"], unchanged()),
@@ -367,6 +390,54 @@ CASES: list[Case] = [
         ["[bold]x[/red]"],
     ),
     Case("suggest_negative_limit", chip([]), [*SUGGEST, "--limit", "-1"], 2, ["-1"]),
+    # --out never lands on an input: the dictionary, the mined file, or a file in a dictionary folder
+    Case(
+        "suggest_out_is_the_dictionary",
+        chip([dialog("d1", "发热", "烧"), dialog("d2", "发热", "烧")]),
+        [*SUGGEST, "--out", "{tmp}/syn/a.yaml"],
+        2,
+        ["--out {tmp}/syn/a.yaml is inside the input folder {tmp}/syn"],
+        unchanged(),
+    ),
+    Case(
+        "suggest_out_new_file_in_dictionary_folder",
+        chip([dialog("d1", "发热", "烧")]),
+        [*SUGGEST, "--out", "{tmp}/syn/new.yaml"],
+        2,
+        ["is inside the input folder"],
+        no_file("new.yaml"),
+    ),
+    Case(
+        "suggest_out_is_the_chip_file",
+        chip([dialog("d1", "发热", "烧")]),
+        [*SUGGEST, "--out", "{tmp}/chip.jsonl"],
+        2,
+        ["--out {tmp}/chip.jsonl is an input file"],
+        lambda tmp, out: json.loads((tmp / "chip.jsonl").read_text(encoding="utf-8"))["dialog_id"] == "d1",
+    ),
+    # a line that is no dialog, or a file without any, is an error, not zero proposals
+    Case(
+        "suggest_chip_without_dialog_info",
+        chip([dialog("d1", "发热", "烧"), {"dialog_id": "d2"}]),
+        SUGGEST,
+        2,
+        ["chip.jsonl:2: field dialog_info: expected a list of turns, found nothing"],
+    ),
+    Case("suggest_chip_no_dialogs", chip([]), SUGGEST, 2, ["chip.jsonl: no dialogs to mine"]),
+    Case(
+        "suggest_gold_without_records",
+        both_files("[]", ""),
+        SUGGEST_GOLD,
+        2,
+        ["gold.jsonl: the gold file holds no records"],
+    ),
+    Case(
+        "suggest_gold_bad_line",
+        both_files('{"sample_id": "s0"}\n', ""),
+        SUGGEST_GOLD,
+        2,
+        ["bad gold lines: {tmp}/gold.jsonl:1: field input"],
+    ),
 ]
 
 
