@@ -20,8 +20,10 @@ Measured on the project's 2-core CPU machine (shared with other jobs, so noisy),
   0.5B-shape, 12 test-A prompts × 32, best of 2:      hf  3.7 tok/s, vLLM  15.3 tok/s → 4.2×
 One single-round run (hf batch 4) under heavy load elsewhere measured 0.5× (vLLM 71 s for 12
 prompts that took it 9 s minutes later): hence the rounds.
-hf pays for padding: its batches pad to the longest prompt (up to ~2,700 tokens here) while
-vLLM packs prompts without padding and keeps adding new requests as others finish.
+hf pays for padding (those numbers predate its batch-invariant batching: each prompt padded to
+the next multiple of 16 tokens, one width per batch; it was padding to the batch's longest
+prompt, up to ~2,700 tokens here), while vLLM packs prompts without padding and keeps adding
+new requests as others finish.
 """
 
 from __future__ import annotations

@@ -58,6 +58,17 @@ def load_source(src: Any) -> tuple[list[Record], list[Problem]]:
     return (records[: src.limit] if src.limit else records), problems
 
 
+def _unscorable(record: Record) -> str | None:
+    """Why an attr_cls test record cannot be scored (no answer choices, no gold answer), or None."""
+    if record.task_type != "attr_cls":
+        return None
+    if not record.answer_choices:
+        return "no answer_choices (the labels it may take)"
+    if not record.target.strip():
+        return "no gold answer (target is null or empty)"
+    return None
+
+
 class Data:
     """Every source's records, loaded once, with their content hashes for the manifest."""
 
@@ -95,9 +106,23 @@ class Data:
         return out
 
     def test(self) -> list[Record]:
-        recs = self.pool(self.suite.data.test)
         tt, td = self.suite.data.test_task_type, self.suite.data.test_task_dataset
-        recs = [r for r in recs if (tt is None or r.task_type == tt) and (td is None or r.task_dataset == td)]
+        recs: list[Record] = []
+        bad: list[str] = []
+        for name in self.suite.data.test:
+            for r in self.source(name):
+                if (tt is None or r.task_type == tt) and (td is None or r.task_dataset == td):
+                    why = _unscorable(r)
+                    if why:
+                        bad.append(f"data.sources.{name}: sample {r.sample_id!r}: {why}")
+                    recs.append(r)
+        if bad:
+            # the scorer would skip them, or score them against nothing: fewer or wrong numbers
+            more = f" (and {len(bad) - 3} more)" if len(bad) > 3 else ""
+            raise HarnessError(
+                f"{len(bad)} test record(s) cannot be scored: {'; '.join(bad[:3])}{more}; "
+                "fix those records or leave them out of data.test"
+            )
         if not recs:
             raise HarnessError(f"the test split has no {tt}/{td} records (data.test: {self.suite.data.test})")
         return recs
@@ -274,11 +299,14 @@ def generate_all(
     work: Path,
     console: Console,
 ) -> tuple[dict[str, list[dict[str, Any]]], dict[str, Any]]:
-    """One engine for the base model and every adapter; one more per merged checkpoint."""
+    """One engine for the base model and every adapter; one more per merged checkpoint.
+
+    stats["dtype"] maps each model generated with to the dtype it ran in (after "auto").
+    """
     from harness.generation import generate
 
     rows: dict[str, list[dict[str, Any]]] = {}
-    stats = {"generated": 0, "cache_hits": 0, "seconds": 0.0, "calls": []}
+    stats: dict[str, Any] = {"generated": 0, "cache_hits": 0, "seconds": 0.0, "dtype": {}, "calls": []}
     groups: list[tuple[str, dict[str, str | None]]] = []
     if adapters:
         groups.append((base, {k: (str(v) if v else None) for k, v in adapters.items()}))
@@ -292,6 +320,7 @@ def generate_all(
         for k in ("generated", "cache_hits"):
             stats[k] += int(res.stats.get(k, 0))
         stats["seconds"] += float(res.stats.get("seconds", 0.0))
+        stats["dtype"][model] = res.stats.get("dtype")
         stats["calls"].append(res.stats)
     return rows, stats
 

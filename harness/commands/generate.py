@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import math
+import os
 from pathlib import Path
 
 import click
 
 from harness.commands._common import console_for, emit_json, json_option, stderr_console
 from harness.errors import HarnessError
+from harness.safeio import check_output_path
 
 
 def parse_adapters(values: tuple[str, ...]) -> dict[str, str]:
@@ -23,6 +26,30 @@ def parse_adapters(values: tuple[str, ...]) -> dict[str, str]:
             raise HarnessError(f"--adapter {value!r}: system name {name!r} is used twice (or is 'base')")
         systems[name] = adapter
     return systems
+
+
+def _finite(ctx: click.Context, param: click.Parameter, value: float) -> float:
+    if not math.isfinite(value):
+        raise click.BadParameter(f"{value} is not a number", ctx=ctx, param=param)
+    return value
+
+
+def check_outputs(files: dict[str, Path], data: str, cache: Path | None) -> None:
+    """Fail before generating when a prediction file cannot be written or would overwrite an input."""
+    if cache is not None:
+        check_output_path(cache, "--cache", [data])
+    for path in files.values():
+        check_output_path(path, "--out", [data, cache])
+        if path.is_dir():
+            raise HarnessError(
+                f"--out {path} is a folder; give a file name (e.g. {path / 'predictions.jsonl'})"
+            )
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            raise HarnessError(f"--out {path}: cannot create its folder ({e.strerror or e})") from None
+        if not os.access(path.parent, os.W_OK):
+            raise HarnessError(f"--out {path}: its folder {path.parent} is not writable")
 
 
 def output_paths(out: Path, systems: list[str]) -> dict[str, Path]:
@@ -52,6 +79,11 @@ def output_paths(out: Path, systems: list[str]) -> dict[str, Path]:
 @click.option("--base-url", help="openai backend: the server, e.g. http://127.0.0.1:8000/v1")
 @click.option("--api", type=click.Choice(["completions", "chat"]), default="completions", show_default=True)
 @click.option(
+    "--tokenizer",
+    type=click.Path(file_okay=False),
+    help="openai --api completions: a local folder with the model's tokenizer (default: --model's folder).",
+)
+@click.option(
     "--concurrency",
     type=click.IntRange(min=1),
     default=8,
@@ -64,7 +96,7 @@ def output_paths(out: Path, systems: list[str]) -> dict[str, Path]:
     type=click.IntRange(min=1),
     default=16,
     show_default=True,
-    help="hf batch (and cache commit) size.",
+    help="hf: prompts per batch (a cache commit holds 4 batches).",
 )
 @click.option(
     "--chunk-size",
@@ -82,7 +114,20 @@ def output_paths(out: Path, systems: list[str]) -> dict[str, Path]:
 @click.option("--stop", multiple=True, help="Stop string (repeatable); the text is cut before it.")
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option(
-    "--temperature", type=click.FloatRange(min=0), default=0.0, show_default=True, help="0 = greedy."
+    "--temperature",
+    type=click.FloatRange(min=0),
+    callback=_finite,
+    default=0.0,
+    show_default=True,
+    help="0 = greedy.",
+)
+@click.option(
+    "--top-p",
+    type=click.FloatRange(0, 1, min_open=True),
+    callback=_finite,
+    default=1.0,
+    show_default=True,
+    help="Nucleus sampling (with --temperature > 0).",
 )
 @click.option("--system-prompt", help="System turn added to every prompt (same as in training).")
 @click.option(
@@ -123,6 +168,7 @@ def generate(
     backend: str,
     base_url: str | None,
     api: str,
+    tokenizer: str | None,
     concurrency: int,
     max_new_tokens: int,
     batch_size: int,
@@ -131,6 +177,7 @@ def generate(
     stop: tuple[str, ...],
     seed: int,
     temperature: float,
+    top_p: float,
     system_prompt: str | None,
     tensor_parallel_size: int,
     gpu_memory_utilization: float,
@@ -146,7 +193,7 @@ def generate(
 
     Prompts are the model's chat template applied to each record's input (the builder training
     uses). Every adapter is served by one engine without merging. Each prediction line holds
-    sample_id, text, system, model, adapter, backend, decoding and prompt_sha256. With one system
+    sample_id, text, system, model, adapter, backend, dtype, decoding and prompt_sha256. With one system
     the lines go to OUT; with several, each system gets OUT.<system>.jsonl (so `harness score`
     takes any of them as is). A rerun generates only what the cache lacks.
     """
@@ -165,13 +212,17 @@ def generate(
     if limit:
         records = records[:limit]
     if not records:
-        raise HarnessError(f"no records in {data}")
+        raise HarnessError(f"no records in {data}: nothing to generate")
+    cache = None if no_cache else Path(cache_path) if cache_path else default_cache_path()
+    files = output_paths(Path(out), list(systems))
+    check_outputs(files, data, cache)
     config = GenerationConfig(
         backend=backend,  # type: ignore[arg-type]
         max_new_tokens=max_new_tokens,
         stop=list(stop),
         seed=seed,
         temperature=temperature,
+        top_p=top_p,
         batch_size=batch_size,
         dtype=dtype,  # type: ignore[arg-type]
         system_prompt=system_prompt,
@@ -182,13 +233,17 @@ def generate(
             "max_model_len": max_model_len,
             "chunk_size": chunk_size,
         },
-        openai={"base_url": base_url, "api": api, "concurrency": concurrency},
+        openai={"base_url": base_url, "api": api, "concurrency": concurrency, "tokenizer": tokenizer},
     )
-    cache = None if no_cache else Path(cache_path) if cache_path else default_cache_path()
     result = run_generate(model, records, systems, config, cache_path=cache, progress=not quiet)
-    files = output_paths(Path(out), list(systems))
     for system, path in files.items():
-        write_jsonl(path, result.rows[system])
+        try:
+            write_jsonl(path, result.rows[system])
+        except OSError as e:
+            raise HarnessError(
+                f"cannot write {path}: {e.strerror or e} (the generations are in the cache: rerun "
+                "with another --out to write them without generating again)"
+            ) from None
     for w in result.warnings:
         stderr_console.print(f"[bold red]WARNING:[/bold red] {w}")
     summary = {

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from harness.errors import HarnessError
 from harness.generation.identity import adapter_identity, cache_key, model_identity
@@ -25,6 +25,8 @@ from harness.hashing import sha256_text
 from harness.records import Record
 
 Dtype = Literal["auto", "float32", "bfloat16", "float16"]
+# Training's spelling of the same dtypes (TrainConfig.dtype), accepted here too.
+DTYPE_ALIASES = {"fp32": "float32", "bf16": "bfloat16", "fp16": "float16"}
 
 
 class _Strict(BaseModel):
@@ -71,6 +73,11 @@ class OpenAIOptions(_Strict):
     return_token_ids: bool = Field(
         False, description="vLLM servers: fetch token ids and decode locally, as the hf/vllm backends do"
     )
+    tokenizer: str | None = Field(
+        None,
+        description="api=completions: a local folder with the model's tokenizer and chat template "
+        "(default: --model when it is a local folder); never fetched from the hub",
+    )
 
 
 class GenerationConfig(_Strict):
@@ -80,9 +87,11 @@ class GenerationConfig(_Strict):
     max_new_tokens: int = Field(256, ge=1)
     stop: list[str] = Field(default_factory=list)
     seed: int = 0
-    temperature: float = Field(0.0, ge=0, description="0 = greedy (the default)")
-    top_p: float = Field(1.0, gt=0, le=1)
-    batch_size: int = Field(16, ge=1, description="hf: prompts per generate() call and cache commit")
+    temperature: float = Field(0.0, ge=0, allow_inf_nan=False, description="0 = greedy (the default)")
+    top_p: float = Field(1.0, gt=0, le=1, allow_inf_nan=False)
+    batch_size: int = Field(
+        16, ge=1, description="hf: prompts per generate() call; a cache commit holds 4 batches' worth"
+    )
     dtype: Dtype = "auto"
     system_prompt: str | None = None
     share_cache: bool = Field(False, description="let backends share cached greedy generations")
@@ -90,6 +99,11 @@ class GenerationConfig(_Strict):
     hf: HFOptions = Field(default_factory=HFOptions)
     vllm: VLLMOptions = Field(default_factory=VLLMOptions)
     openai: OpenAIOptions = Field(default_factory=OpenAIOptions)
+
+    @field_validator("dtype", mode="before")
+    @classmethod
+    def _dtype_alias(cls, v: Any) -> Any:
+        return DTYPE_ALIASES.get(v, v) if isinstance(v, str) else v
 
     def decoding(self) -> dict[str, Any]:
         """The decoding parameters: part of every cache key and every prediction row."""
@@ -117,6 +131,7 @@ class Backend(Protocol):
     name: str
     chunk_size: int
     load_seconds: float  # time spent loading the engine (lazily, on the first generate call)
+    dtype: str | None  # the resolved torch dtype name; None when a server decides (openai)
 
     def render(self, record: Record, system_prompt: str | None) -> str:
         """The prompt text for one record (the shared prompt builder)."""
@@ -210,12 +225,16 @@ def generate(
     backend: Backend | None = None
     cache = GenerationCache(cache_path) if cache_path is not None else None
     stats: dict[str, Any] = {"backend": config.backend, "generated": 0, "cache_hits": 0, "new_tokens": 0}
-    warnings: list[str] = []
+    warnings: list[str] = [cache.notice] if cache is not None and cache.notice else []
     try:
         backend = load_backend(model, adapters, config)
+        stats["dtype"] = backend.dtype
         prompts = [backend.render(r, config.system_prompt) for r in records]
         keys = {
-            name: [cache_key(model_id, adapter_ids.get(name), decoding, p, backend_key) for p in prompts]
+            name: [
+                cache_key(model_id, adapter_ids.get(name), decoding, p, backend_key, backend.dtype)
+                for p in prompts
+            ]
             for name in systems
         }
         texts: dict[str, list[str | None]] = {}
@@ -277,6 +296,7 @@ def generate(
                 "model": model,
                 "adapter": systems[name],
                 "backend": config.backend,
+                "dtype": stats["dtype"],
                 "decoding": decoding,
                 "prompt_sha256": sha256_text(prompts[i]),
             }

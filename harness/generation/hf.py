@@ -2,58 +2,58 @@
 
 The base model loads once; every adapter is loaded into one `PeftModel` under its own name and
 selected with `set_adapter` per system, and the base system runs inside `disable_adapter()`.
-A merged checkpoint is just another model folder (pass it as the model). `generate` hands this
-backend prompts sorted by length, up to `batch_size` at a time; `hf.max_batch_tokens` can cap
-a padded batch further (rows × longest prompt). It is off by default: on the 0.5B-shaped model
-over 12 test-A prompts (2 shared CPU cores) caps of 4096 and 8192 tokens were slower (2.9 and
-3.5 tok/s) than one batch of 12 (4.1 tok/s). dtype "auto" is bf16 on CUDA and on
-CPUs with native bf16 (AVX512-BF16/AMX; ~4x faster than fp32 there), else fp32; parity checks
-should ask for float32.
+A merged checkpoint is just another model folder (pass it as the model).
+
+A record's greedy output must not depend on which records share its batch (the cache key does
+not know them). Padding a prompt to its batch's longest one changes the attention's reduction
+length and float rounding: the tiny model in bfloat16 gave 7 of 48 different texts batched
+(16, padded to the longest) vs alone. Masks and positions were already right (RoPE is
+shift-invariant; explicit position ids changed nothing). So each prompt is left-padded to a
+width that depends on its own length only (the next multiple of PAD_MULTIPLE above it, so
+every row has at least one pad and every batch takes the same masked attention path), and only
+prompts of the same width share a batch: then every row computes the same numbers whatever
+its batch mates (measured bitwise on CPU: 0 of 48 differ). It costs batches: 96 prompts of
+61–114 tokens ran in 9 batches of up to 16 instead of 6, at the same median time on the tiny
+model (2 loaded CPU cores, fp32, 40 new tokens). `hf.max_batch_tokens` can cap a batch further
+(rows × width). dtype "auto" follows training's rule
+(`harness.training.lora.resolve_dtype`): bf16 on CUDA, and on CPUs with native bf16 for
+models from 50M parameters; else fp32.
 """
 
 from __future__ import annotations
 
 import contextlib
-import re
 from collections.abc import Callable
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 from harness.errors import HarnessError
-from harness.generation.base import Completion, GenerationConfig, truncate_at_stop
+from harness.generation.base import DTYPE_ALIASES, Completion, GenerationConfig, truncate_at_stop
 from harness.prompts import build_prompt
 from harness.records import Record
 
 
-@lru_cache(maxsize=1)
-def cpu_has_bf16() -> bool:
-    """Native bf16 matmuls on this CPU (otherwise bf16 is emulated and slower than fp32)."""
-    try:
-        flags = Path("/proc/cpuinfo").read_text()
-    except OSError:
-        return False
-    return bool(re.search(r"\b(avx512_bf16|amx_bf16)\b", flags))
+def resolve_dtype(dtype: str, model: str) -> str:
+    """The torch dtype name `dtype` stands for: "auto" resolved by training's rule, in torch's names."""
+    from harness.training.lora import resolve_dtype as training_dtype
 
-
-def resolve_dtype(dtype: str, device: str) -> str:
-    """The concrete dtype name for "auto" on this device."""
     if dtype != "auto":
-        return dtype
-    if device.startswith("cuda"):
-        import torch
-
-        return "bfloat16" if torch.cuda.is_bf16_supported() else "float16"
-    return "bfloat16" if cpu_has_bf16() else "float32"
+        return DTYPE_ALIASES.get(dtype, dtype)
+    return DTYPE_ALIASES[training_dtype("auto", model)]
 
 
-def load_tokenizer(model: str, *, trust_remote_code: bool = False, revision: str | None = None) -> Any:
+def load_tokenizer(
+    model: str, *, trust_remote_code: bool = False, revision: str | None = None, local_only: bool = False
+) -> Any:
+    """The model's tokenizer, left-padding; `local_only` never asks the hub."""
     from transformers import AutoTokenizer
 
     try:
-        tok = AutoTokenizer.from_pretrained(model, trust_remote_code=trust_remote_code, revision=revision)
-    except (OSError, ValueError) as e:
-        raise HarnessError(f"cannot load the tokenizer of {model}: {e}") from e
+        tok = AutoTokenizer.from_pretrained(
+            model, trust_remote_code=trust_remote_code, revision=revision, local_files_only=local_only
+        )
+    except Exception as e:  # transformers raises OSError, ValueError, KeyError… for a bad folder
+        raise HarnessError(f"cannot load the tokenizer of {model}: {_first_line(e)}") from e
     tok.padding_side = "left"  # decoder-only batches pad on the left so generation continues the prompt
     if tok.pad_token_id is None:
         tok.pad_token = tok.eos_token
@@ -76,31 +76,88 @@ def eos_ids(tokenizer: Any, generation_config: Any | None) -> set[int]:
     return ids
 
 
+def _first_line(e: BaseException) -> str:
+    text = str(e).strip()
+    return f"{type(e).__name__}: {text.splitlines()[0] if text else ''}"
+
+
+_ADAPTER_KEYS = ("peft_type", "r", "target_modules")
+
+
 def check_adapter_dir(name: str, path: str) -> None:
-    if not (Path(path) / "adapter_config.json").is_file():
+    """A clear error now for an adapter folder peft would fail on later (or half-load)."""
+    from harness.safeio import read_json_file
+
+    where = f"adapter of system {name!r}"
+    folder = Path(path)
+    if not folder.is_dir():
+        raise HarnessError(f"{where}: adapter folder not found: {path}")
+    config = folder / "adapter_config.json"
+    if not config.is_file():
+        raise HarnessError(f"{where} is not a LoRA folder (no adapter_config.json): {path}")
+    data = read_json_file(config, f"{where}: adapter_config.json")
+    if not isinstance(data, dict):
+        raise HarnessError(f"{config}: expected a JSON object, got {type(data).__name__}")
+    missing = [k for k in _ADAPTER_KEYS if k not in data]
+    if missing:
         raise HarnessError(
-            f"adapter of system {name!r} is not a LoRA folder (no adapter_config.json): {path}"
+            f"{config}: missing {', '.join(missing)}; is it a peft LoRA adapter_config.json? "
+            "Save the adapter again with peft's save_pretrained"
         )
+    if not any((folder / f).is_file() for f in ("adapter_model.safetensors", "adapter_model.bin")):
+        raise HarnessError(f"{where}: no adapter_model.safetensors (or .bin) in {path}")
 
 
-def token_budget_batches(lengths: list[int], budget: int) -> list[list[int]]:
-    """Split indices (in order) into batches whose padded size, rows × longest row, fits `budget`.
+# Prompts are left-padded to the next multiple of this above their length (see the module docstring).
+PAD_MULTIPLE = 16
+# generate() hands this many batches' worth of prompts at once (one cache commit), so that
+# prompts of one width fill whole batches: 96 prompts took 9 batches, not 13 with one batch's worth.
+HF_CHUNK_BATCHES = 4
 
-    A padded batch costs its longest prompt times its rows, so one long prompt among short ones
-    wastes most of the batch; a batch always holds at least one prompt.
+
+def padded_width(n_tokens: int) -> int:
+    """A prompt's padded length: a function of its own length only, with at least one pad."""
+    return (n_tokens // PAD_MULTIPLE + 1) * PAD_MULTIPLE
+
+
+def plan_batches(lengths: list[int], batch_size: int, budget: int | None = None) -> list[list[int]]:
+    """Indices grouped by padded width (narrowest first, given order within), split into batches.
+
+    A batch holds at most `batch_size` rows and, with `budget`, at most `budget` tokens
+    (rows × width; always at least one row).
     """
-    batches: list[list[int]] = []
-    current: list[int] = []
-    longest = 0
+    groups: dict[int, list[int]] = {}
     for i, n in enumerate(lengths):
-        if current and max(longest, n) * (len(current) + 1) > budget:
-            batches.append(current)
-            current, longest = [], 0
-        current.append(i)
-        longest = max(longest, n)
-    if current:
-        batches.append(current)
+        groups.setdefault(padded_width(n), []).append(i)
+    batches: list[list[int]] = []
+    for width in sorted(groups):
+        rows = batch_size if budget is None else max(1, min(batch_size, budget // width))
+        members = groups[width]
+        batches += [members[i : i + rows] for i in range(0, len(members), rows)]
     return batches
+
+
+def check_model(model: str, backend: str) -> None:
+    """A clear error before any load for a model folder that is not one, or a hub id out of reach."""
+    from harness.training.identity import check_base_model
+
+    if backend == "vllm" and Path(model).is_file():
+        return  # vLLM loads a single GGUF file
+    check_base_model(model, "model")
+
+
+def adapter_load_error(system: str, path: str, model: str, e: BaseException) -> str:
+    """What went wrong loading an adapter, and the likely cause."""
+    text = str(e)
+    if "size mismatch" in text:
+        why = "its weight shapes do not fit this model: was it trained on another base model?"
+    elif "Target modules" in text or "target_modules" in text:
+        why = "its target_modules are not layers of this model"
+    elif "safetensors" in text.lower() or type(e).__name__ == "SafetensorError":
+        why = "its weights file is damaged (truncated or not safetensors); save or copy it again"
+    else:
+        why = _first_line(e)
+    return f"adapter of system {system!r} ({path}) does not load onto {model}: {why}"
 
 
 class LocalBackend:
@@ -119,6 +176,7 @@ class LocalBackend:
         trust_remote_code: bool,
         revision: str | None,
     ):
+        check_model(model, config.backend)
         for system, path in adapters.items():
             check_adapter_dir(system, path)
         self.config = config
@@ -126,6 +184,7 @@ class LocalBackend:
         self.adapters = adapters
         self.chunk_size = chunk_size
         self.load_seconds = 0.0
+        self.dtype = resolve_dtype(config.dtype, model)
         self.tokenizer = load_tokenizer(model, trust_remote_code=trust_remote_code, revision=revision)
 
     def render(self, record: Record, system_prompt: str | None) -> str:
@@ -143,7 +202,7 @@ class HFBackend(LocalBackend):
             model,
             adapters,
             config,
-            chunk_size=config.batch_size,
+            chunk_size=config.batch_size * HF_CHUNK_BATCHES,
             trust_remote_code=opts.trust_remote_code,
             revision=opts.revision,
         )
@@ -159,7 +218,6 @@ class HFBackend(LocalBackend):
         start = time.perf_counter()
         opts, model, adapters = self.config.hf, self.model_name, self.adapters
         self.device = opts.device or ("cuda" if torch.cuda.is_available() else "cpu")
-        self.dtype = resolve_dtype(self.config.dtype, self.device)
         try:
             base = AutoModelForCausalLM.from_pretrained(
                 model,
@@ -167,8 +225,8 @@ class HFBackend(LocalBackend):
                 trust_remote_code=opts.trust_remote_code,
                 revision=opts.revision,
             )
-        except (OSError, ValueError) as e:
-            raise HarnessError(f"cannot load model {model}: {e}") from e
+        except Exception as e:  # a truncated or mismatched checkpoint raises many types
+            raise HarnessError(f"cannot load model {model}: {_first_line(e)}") from e
         base.to(self.device).eval()
         self.eos = eos_ids(self.tokenizer, base.generation_config)
         # peft adapter names must be plain identifiers; systems can be any string.
@@ -177,10 +235,15 @@ class HFBackend(LocalBackend):
         if adapters:
             from peft import PeftModel
 
-            first, *rest = adapters.items()
-            self.model = PeftModel.from_pretrained(base, first[1], adapter_name=self._peft_names[first[0]])
-            for system, path in rest:
-                self.model.load_adapter(path, adapter_name=self._peft_names[system])
+            for system, path in adapters.items():
+                name = self._peft_names[system]
+                try:
+                    if self.model is base:
+                        self.model = PeftModel.from_pretrained(base, path, adapter_name=name)
+                    else:
+                        self.model.load_adapter(path, adapter_name=name)
+                except Exception as e:  # bad weights, shapes or target modules: peft raises many types
+                    raise HarnessError(adapter_load_error(system, path, model, e)) from e
             self.model.to(self.device).eval()
         self.load_seconds += time.perf_counter() - start
 
@@ -199,8 +262,7 @@ class HFBackend(LocalBackend):
             self._load()
         ids = [encode(self.tokenizer, p) for p in prompts]
         results: list[Completion | None] = [None] * len(ids)
-        budget = self.config.hf.max_batch_tokens
-        batches = token_budget_batches([len(x) for x in ids], budget) if budget else [list(range(len(ids)))]
+        batches = plan_batches([len(x) for x in ids], self.config.batch_size, self.config.hf.max_batch_tokens)
         for batch in batches:
             outs = self._generate_batch([ids[i] for i in batch], system)
             for i, c in zip(batch, outs, strict=True):
@@ -212,8 +274,10 @@ class HFBackend(LocalBackend):
         import torch
 
         cfg = self.config
-        batch = self.tokenizer.pad({"input_ids": ids}, return_tensors="pt")
-        input_ids = batch["input_ids"].to(self.device)
+        width = padded_width(len(ids[0]))  # plan_batches: one width per batch
+        pad = self.tokenizer.pad_token_id
+        input_ids = torch.tensor([[pad] * (width - len(x)) + x for x in ids], device=self.device)
+        mask = torch.tensor([[0] * (width - len(x)) + [1] * len(x) for x in ids], device=self.device)
         kwargs: dict[str, Any] = {
             "max_new_tokens": cfg.max_new_tokens,
             "pad_token_id": self.tokenizer.pad_token_id,
@@ -227,9 +291,7 @@ class HFBackend(LocalBackend):
         if cfg.stop:
             kwargs.update(stop_strings=list(cfg.stop), tokenizer=self.tokenizer)
         with torch.inference_mode(), self._context(system):
-            out = self.model.generate(
-                input_ids=input_ids, attention_mask=batch["attention_mask"].to(self.device), **kwargs
-            )
+            out = self.model.generate(input_ids=input_ids, attention_mask=mask, **kwargs)
         results = []
         for row in out[:, input_ids.shape[1] :].tolist():
             n = next((i + 1 for i, t in enumerate(row) if t in self.eos), len(row))

@@ -39,9 +39,24 @@ def adapter_identity(adapter: str, backend: str) -> str:
 
 
 def cache_key(
-    model_id: str, adapter_id: str | None, decoding: dict[str, Any], prompt: str, backend: str | None
+    model_id: str,
+    adapter_id: str | None,
+    decoding: dict[str, Any],
+    prompt: str,
+    backend: str | None,
+    dtype: str | None = None,
 ) -> str:
-    """sha256 of everything that decides the output; `backend` is None when caches are shared."""
+    """sha256 of everything that decides the output; `backend` is None when caches are shared.
+
+    `dtype` is the resolved one (bf16 and fp32 greedy outputs differ); None for a server's.
+    """
     return sha256_json(
-        {"model": model_id, "adapter": adapter_id, "decoding": decoding, "prompt": prompt, "backend": backend}
+        {
+            "model": model_id,
+            "adapter": adapter_id,
+            "decoding": decoding,
+            "prompt": prompt,
+            "backend": backend,
+            "dtype": dtype,
+        }
     )

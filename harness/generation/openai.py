@@ -7,9 +7,12 @@ An adapter here is the served model name (`--lora-modules NAME=PATH` serves NAME
 a local folder, the served name is the system name and the folder's hash keys the cache.
 
 With `api="completions"` (default) the prompt is rendered locally with the model's chat
-template (the prompt builder shared with training), so it needs the model's tokenizer (a local
-folder or a cached hub id); with `api="chat"` the server applies its own template and the
-prompt we hash is the JSON of the messages. Requests run concurrently (bounded by
+template (the prompt builder shared with training), so it needs the model's tokenizer from a
+local folder: `openai.tokenizer` (`--tokenizer`), else the model when it is a local folder. It
+is never fetched from the hub (the server has the model; this machine may be offline). With
+`api="chat"` the server applies its own template, no tokenizer is needed, and the prompt we
+hash is the JSON of the messages. The server's dtype is unknown here: `dtype` is what the user
+declared (`--dtype`, as given to `vllm serve`), else None. Requests run concurrently (bounded by
 `openai.concurrency`), each with a timeout, retried with exponential backoff on connection
 errors, timeouts, 408/409/429 and 5xx; any other HTTP error fails the run with the server's
 message. `openai.return_token_ids` (a vLLM extension) asks for the generated token ids and
@@ -51,11 +54,21 @@ class OpenAIBackend:
         self.served = {system: system if Path(a).is_dir() else a for system, a in adapters.items()}
         self.chunk_size = max(opts.concurrency * 4, config.batch_size)
         self.load_seconds = 0.0
+        self.dtype = None if config.dtype == "auto" else config.dtype
         self.tokenizer: Any = None
-        if opts.api == "completions":
+        folder = opts.tokenizer or (model if Path(model).is_dir() else None)
+        if folder is not None and not Path(folder).is_dir():
+            raise HarnessError(f"--tokenizer {folder}: no such folder (give the model's local folder)")
+        if opts.api == "completions" and folder is None:
+            raise HarnessError(
+                f"--api completions renders prompts here with the model's chat template, and {model} is "
+                "not a local folder: pass --tokenizer FOLDER (a local copy of the model's tokenizer), "
+                "or use --api chat (the server applies its own template)"
+            )
+        if folder is not None:
             from harness.generation.hf import load_tokenizer
 
-            self.tokenizer = load_tokenizer(model)
+            self.tokenizer = load_tokenizer(folder, local_only=True)
 
     def render(self, record: Record, system_prompt: str | None) -> str:
         if self.tokenizer is not None:
@@ -97,7 +110,13 @@ class OpenAIBackend:
                     raise HarnessError(f"{self.base_url}{path}: {type(e).__name__}: {e}") from e
             else:
                 if resp.status_code == 200:
-                    return self._parse(resp.json())
+                    try:
+                        return self._parse(resp.json())
+                    except (ValueError, KeyError, IndexError, TypeError) as e:
+                        raise HarnessError(
+                            f"{self.base_url}{path} answered 200 without a completion "
+                            f"({type(e).__name__}: {e}): {resp.text[:300]}"
+                        ) from e
                 if resp.status_code not in _RETRY_STATUS or last:
                     raise HarnessError(
                         f"{self.base_url}{path} answered {resp.status_code} for model {served!r}: "

@@ -31,7 +31,6 @@ when adapters exist; `max_lora_rank` is the largest `r` over the adapters' adapt
 
 from __future__ import annotations
 
-import json
 import os
 import time
 from collections.abc import Callable
@@ -40,19 +39,22 @@ from typing import Any
 
 from harness.errors import HarnessError
 from harness.generation.base import Completion, GenerationConfig, truncate_at_stop
-from harness.generation.hf import LocalBackend, encode, resolve_dtype
+from harness.generation.hf import LocalBackend, encode
 
 _VLLM_LORA_RANKS = (1, 8, 16, 32, 64, 128, 256, 320, 512)
 
 
 def lora_rank(path: str) -> int:
     """The `r` of one adapter, from its adapter_config.json."""
-    try:
-        cfg = json.loads((Path(path) / "adapter_config.json").read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as e:
-        raise HarnessError(f"cannot read {path}/adapter_config.json: {e}") from e
-    ranks = [cfg.get("r", 8), *(cfg.get("rank_pattern") or {}).values()]
-    return max(int(r) for r in ranks)
+    from harness.safeio import read_json_file
+
+    cfg = read_json_file(Path(path) / "adapter_config.json", "adapter_config.json")
+    ranks = [cfg.get("r", 8), *(cfg.get("rank_pattern") or {}).values()] if isinstance(cfg, dict) else []
+    if not ranks or not all(isinstance(r, int) and not isinstance(r, bool) and r > 0 for r in ranks):
+        raise HarnessError(
+            f"{path}/adapter_config.json: r (and rank_pattern's values) must be positive integers"
+        )
+    return max(ranks)
 
 
 def max_lora_rank(paths: list[str]) -> int:
@@ -109,7 +111,7 @@ class VLLMBackend(LocalBackend):
         kwargs: dict[str, Any] = {
             "model": self.model_name,
             "tokenizer": self.model_name,
-            "dtype": resolve_dtype(self.config.dtype, device),
+            "dtype": self.dtype,
             "seed": self.config.seed,
             "tensor_parallel_size": opts.tensor_parallel_size,
             "enforce_eager": opts.enforce_eager,

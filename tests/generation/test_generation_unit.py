@@ -203,16 +203,100 @@ def test_cli_errors_are_one_line(tmp_path: Path, args: list[str], message: str) 
 
 
 @pytest.mark.parametrize(
-    ("lengths", "budget", "expected"),
+    ("lengths", "batch_size", "budget", "expected"),
     [
-        ([10, 10, 10, 10], 40, [[0, 1, 2, 3]]),
-        ([10, 10, 10, 10], 30, [[0, 1, 2], [3]]),
-        ([10, 10, 100, 100], 200, [[0, 1], [2, 3]]),  # the long prompt starts a new batch
-        ([500, 10], 100, [[0], [1]]),  # over budget alone: still one batch of one
-        ([], 100, []),
+        ([10, 3, 12, 15], 16, None, [[0, 1, 2, 3]]),  # one width (16): one batch
+        ([10, 16, 3, 40], 16, None, [[0, 2], [1], [3]]),  # 16 tokens need width 32: never padded to 16
+        ([1, 2, 3, 4, 5], 2, None, [[0, 1], [2, 3], [4]]),
+        ([10, 10, 10, 10], 16, 48, [[0, 1, 2], [3]]),  # 3 rows × width 16 fit 48 tokens
+        ([500], 16, 100, [[0]]),  # over budget alone: still one batch of one
+        ([], 16, None, []),
     ],
 )
-def test_token_budget_batches(lengths: list[int], budget: int, expected: list[list[int]]) -> None:
-    from harness.generation.hf import token_budget_batches
+def test_plan_batches(
+    lengths: list[int], batch_size: int, budget: int | None, expected: list[list[int]]
+) -> None:
+    from harness.generation.hf import plan_batches
 
-    assert token_budget_batches(lengths, budget) == expected
+    assert plan_batches(lengths, batch_size, budget) == expected
+
+
+def test_padded_width_depends_on_the_prompt_alone_and_always_pads() -> None:
+    from harness.generation.hf import PAD_MULTIPLE, padded_width
+
+    assert [padded_width(n) for n in (0, 1, PAD_MULTIPLE - 1, PAD_MULTIPLE)] == [
+        PAD_MULTIPLE,
+        PAD_MULTIPLE,
+        PAD_MULTIPLE,
+        2 * PAD_MULTIPLE,
+    ]
+
+
+def test_dtype_aliases_and_auto() -> None:
+    from harness.generation.hf import resolve_dtype
+
+    assert GenerationConfig(dtype="bf16").dtype == "bfloat16"  # training's spelling works here too
+    assert resolve_dtype("fp32", "m") == "float32"
+    assert resolve_dtype("auto", "/no/such/model") in {"float32", "bfloat16"}
+
+
+def _damage(path: Path, how: str) -> None:
+    raw = path.read_bytes()
+    if how == "truncated":
+        path.write_bytes(raw[: len(raw) // 2])
+    elif how == "garbage-header":
+        path.write_bytes(b"\x00garbage" * 20 + raw[200:])
+    elif how == "garbage-pages":
+        path.write_bytes(raw[:8192] + b"\xff" * (len(raw) - 8192))
+
+
+@pytest.mark.parametrize("how", ["truncated", "garbage-header", "garbage-pages"])
+def test_damaged_cache_is_moved_aside_and_readable_rows_kept(tmp_path: Path, how: str) -> None:
+    path = tmp_path / "gen.sqlite"
+    cache = GenerationCache(path)
+    keys = [f"{i:064x}" for i in range(3000)]
+    cache.put_many((k, "x" * 50, 1, "hf") for k in keys)
+    cache.close()
+    sqlite3.connect(path).execute("PRAGMA wal_checkpoint(TRUNCATE)").close()
+    _damage(path, how)
+    again = GenerationCache(path)
+    assert again.notice is not None and "damaged" in again.notice
+    aside = [p for p in tmp_path.glob("gen.sqlite.damaged-*") if not p.name.endswith(("-wal", "-shm"))]
+    assert len(aside) == 1 and str(aside[0]) in again.notice
+    kept = again.get_many(keys)
+    assert len(kept) < len(keys) and all(v == "x" * 50 for v in kept.values())
+    assert f"kept its {len(kept)} readable" in again.notice
+    again.put_many([("new", "y", 1, "hf")])  # the fresh cache works
+    again.close()
+
+
+def test_zero_length_cache_file_is_an_empty_cache(tmp_path: Path) -> None:
+    path = tmp_path / "gen.sqlite"
+    path.write_bytes(b"")
+    cache = GenerationCache(path)
+    assert cache.notice is None and len(cache) == 0
+    cache.close()
+
+
+@pytest.mark.parametrize(
+    ("make", "says"),
+    [
+        (lambda p: p.mkdir(parents=True), "is a folder"),
+        (lambda p: p.parent.write_text("a file, not a folder"), "cannot create"),
+    ],
+)
+def test_cache_that_cannot_be_opened_is_a_clear_error(tmp_path: Path, make, says: str) -> None:
+    path = tmp_path / "sub" / "gen.sqlite"
+    make(path)
+    with pytest.raises(HarnessError, match=says):
+        GenerationCache(path)
+
+
+def test_openai_backend_never_asks_the_hub_for_a_tokenizer(tmp_path: Path) -> None:
+    from harness.generation.openai import OpenAIBackend
+
+    chat = GenerationConfig(backend="openai", openai={"base_url": "http://h/v1", "api": "chat"})
+    assert OpenAIBackend("org/served-model", {}, chat).tokenizer is None  # the server's template
+    completions = GenerationConfig(backend="openai", openai={"base_url": "http://h/v1"})
+    with pytest.raises(HarnessError, match="--tokenizer"):
+        OpenAIBackend("org/served-model", {}, completions)
