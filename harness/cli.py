@@ -33,7 +33,7 @@ VERBS: dict[str, str] = {
 
 SHORT_HELP: dict[str, str] = {
     "data": "Read, inspect, convert and synthesize PromptCBLUE records.",
-    "models": "Build tiny Qwen2-architecture models for demos and tests.",
+    "models": "Build tiny models, fetch SmolLM2, import GGUF files (no hub).",
     "score": "Score predictions against gold (official + revised protocol).",
     "synonyms": "Suggest, add and check curated synonym dictionaries.",
     "train": "Train a LoRA adapter (the study's recipe by default).",
