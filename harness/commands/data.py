@@ -14,6 +14,7 @@ from rich.table import Table
 
 from harness.commands._common import console_for, emit_json, json_option, stderr_console
 from harness.errors import EXIT_FOUND, HarnessError, Problem
+from harness.safeio import check_output_path
 
 ON_ERROR = click.Choice(["skip", "fail"])
 _SHOW_PROBLEMS = 10
@@ -90,9 +91,14 @@ def synth(n: int, seed: int, out: Path, tasks: str, as_json: bool) -> None:
     """
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 
-    from harness.datasets.synthetic import write_synth
+    from harness.datasets.synthetic import MAX_RECORDS, write_synth
     from harness.hashing import sha256_file
 
+    if n > MAX_RECORDS:
+        raise HarnessError(
+            f"--n {n} is more than {MAX_RECORDS:,} records, the most one synth writes; "
+            "write several files with different --seed values for more"
+        )
     task_list = [t.strip() for t in tasks.split(",") if t.strip()]
     _check_output(out)
     start = time.perf_counter()
@@ -191,6 +197,7 @@ def chip2021(
     from harness.records import write_records
 
     _check_output(out)
+    check_output_path(out, "-o", [src, templates])
     result = convert_chip2021(
         src,
         templates=templates,
@@ -326,13 +333,27 @@ def filter_(
     from harness.records import read_records, write_records
 
     _check_output(out)
-    result = read_records(
-        file, on_error=on_error, task_type=task_type or None, task_dataset=task_dataset or None
-    )  # type: ignore[arg-type]
+    check_output_path(out, "-o", [file])
+    result = read_records(file, on_error=on_error)  # type: ignore[arg-type]
     _report_skipped(result.problems)
-    write_records(out, result.records)
-    summary = {"path": str(out), "records": len(result.records), "bad_lines": len(result.problems)}
+    kept = [
+        r
+        for r in result.records
+        if (not task_type or r.task_type in task_type)
+        and (not task_dataset or r.task_dataset in task_dataset)
+    ]
+    if not kept:  # an empty output is never what a filter was run for (as with convert)
+        if result.records:
+            wanted = [f"--task-type {t}" for t in task_type] + [f"--task-dataset {d}" for d in task_dataset]
+            why = f"none of its {len(result.records)} records matches {' '.join(wanted)}"
+        else:
+            why = "it holds no records" + (
+                f" ({len(result.problems)} bad lines skipped)" if result.problems else ""
+            )
+        raise HarnessError(f"{file}: nothing to write: {why}; {out} was not written")
+    write_records(out, kept)
+    summary = {"path": str(out), "records": len(kept), "bad_lines": len(result.problems)}
     if as_json:
         emit_json(summary)
     else:
-        console_for(as_json).print(f"wrote {len(result.records)} records to {out}", highlight=False)
+        console_for(as_json).print(f"wrote {len(kept)} records to {out}", highlight=False)

@@ -7,6 +7,9 @@ import time
 import click
 
 from harness.commands._common import console_for, emit_json, json_option
+from harness.training.tiny import MAX_VOCAB, MIN_VOCAB
+
+POSITIVE = click.IntRange(min=1)
 
 
 @click.group("models")
@@ -35,15 +38,17 @@ def models() -> None:
     "--hidden",
     default=128,
     show_default=True,
+    type=POSITIVE,
     help="Hidden size (hidden/heads must be a multiple of 16, ≥ 32).",
 )
-@click.option("--layers", default=2, show_default=True, help="Decoder layers.")
-@click.option("--heads", default=4, show_default=True, help="Attention heads.")
-@click.option("--kv-heads", default=2, show_default=True, help="Key/value heads (GQA).")
+@click.option("--layers", default=2, show_default=True, type=POSITIVE, help="Decoder layers.")
+@click.option("--heads", default=4, show_default=True, type=POSITIVE, help="Attention heads.")
+@click.option("--kv-heads", default=2, show_default=True, type=POSITIVE, help="Key/value heads (GQA).")
 @click.option(
     "--vocab-size",
     default=4096,
     show_default=True,
+    type=click.IntRange(min=MIN_VOCAB, max=MAX_VOCAB),
     help="BPE vocabulary size (upper bound; small corpora give fewer).",
 )
 @click.option(

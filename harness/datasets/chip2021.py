@@ -126,9 +126,15 @@ def parse_dialog(obj: Any, path: str, line: int) -> Dialog | Problem:
                 return bad(f"{w}.mention", "a string", mention)
             if attr is None:
                 attr = ""
-            if attr != "" and attr not in LONG_LABELS:
+            if not isinstance(attr, str) or (attr != "" and attr not in LONG_LABELS):
                 return bad(f"{w}.attr", f"one of {', '.join(LONG_LABELS)} or ''", attr)
-            if isinstance(rng, list) and rng and isinstance(rng[0], int) and not isinstance(rng[0], bool):
+            if (
+                isinstance(rng, list)
+                and rng
+                and isinstance(rng[0], int)
+                and not isinstance(rng[0], bool)
+                and 0 <= rng[0] <= len(text)  # a start outside the text cannot place the mention
+            ):
                 pos = rng[0]
             else:
                 found = text.find(mention)  # no usable range: order by where it is first said

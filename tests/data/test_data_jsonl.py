@@ -72,7 +72,9 @@ def test_written_files_get_the_usual_permissions(tmp_path: Path) -> None:
     ],
     ids=["device", "folder", "under-a-file"],
 )
-def test_atomic_write_never_replaces_what_is_not_a_regular_file(tmp_path: Path, target: str, says: str) -> None:
+def test_atomic_write_never_replaces_what_is_not_a_regular_file(
+    tmp_path: Path, target: str, says: str
+) -> None:
     from harness.errors import HarnessError
     from harness.jsonl import atomic_write_text
 

@@ -1,9 +1,10 @@
+import os
 from collections import Counter
 from pathlib import Path
 
 import pytest
 
-from harness.datasets.synthetic import SYNTH_FINDINGS, synth_records, write_synth
+from harness.datasets.synthetic import MAX_RECORDS, SYNTH_FINDINGS, synth_records, write_synth
 from harness.datasets.templates import IMCS_SR_CHOICES, IMCS_SR_HEADER, NER_EMPTY, NER_HEADER
 from harness.errors import HarnessError
 from harness.records import ATTR_CLS_CHOICES, ATTR_CLS_HEADER, LONG_LABELS, read_records
@@ -101,3 +102,24 @@ def test_other_tasks_have_their_own_shape() -> None:
 def test_unknown_task_is_a_user_error(tasks: tuple[str, ...]) -> None:
     with pytest.raises(HarnessError, match="valid: attr_cls, imcs_sr, ner"):
         next(synth_records(1, 0, tasks=tasks))
+
+
+@pytest.mark.parametrize("kind", ["fifo", "folder"])
+def test_write_synth_never_replaces_what_is_not_a_regular_file(tmp_path: Path, kind: str) -> None:
+    target = tmp_path / "out"
+    if kind == "fifo":
+        os.mkfifo(target)
+    else:
+        target.mkdir()
+    with pytest.raises(HarnessError, match="cannot write"):
+        write_synth(target, n=3, seed=0)
+    assert target.is_fifo() if kind == "fifo" else target.is_dir()
+    assert [p.name for p in tmp_path.iterdir()] == ["out"]  # no temp file left
+
+
+def test_record_bound_is_the_suites() -> None:
+    from harness.suite import MAX_SYNTHETIC
+
+    assert MAX_RECORDS == MAX_SYNTHETIC
+    with pytest.raises(HarnessError, match="more than 1,000,000 records"):
+        next(synth_records(MAX_RECORDS + 1, seed=0))
