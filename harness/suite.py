@@ -188,12 +188,12 @@ class TinyModelBlock(_Block):
     """Build a small Qwen2 model locally (harness models tiny) from a corpus source."""
 
     corpus: list[str] = Field(min_length=1, description="source names whose records train the tokenizer")
-    seed: int = 0
-    hidden: int = 128
-    layers: int = 2
-    vocab_size: int = 4096
-    heads: int = 4
-    kv_heads: int = 2
+    seed: int = Field(0, ge=0)
+    hidden: int = Field(128, ge=1)
+    layers: int = Field(2, ge=1)
+    vocab_size: int = Field(4096, ge=259, le=1_000_000)
+    heads: int = Field(4, ge=1)
+    kv_heads: int = Field(2, ge=1)
     entity_tokens: bool = Field(False, description="the corpus answers' entity names become whole tokens")
     copy_steps: int = Field(
         0, ge=0, description="full fine-tuning steps on copy drills (harness.training.tiny_pretrain)"
