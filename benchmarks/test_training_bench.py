@@ -8,6 +8,16 @@
    (and fp32 for comparison) — on a GPU when there is one (compare with the study's 4.8 GB), else CPU.
    QWEN_BENCH_STEPS (default 2) and QWEN_BENCH_SEQ (default 1024) shrink it on slow machines.
 
+3. harness's trainer against a plain peft loop (written here: one example per forward, gradients
+   accumulated over 16, AdamW over the LoRA parameters) on the same SmolLM2-135M-shaped Llama
+   (random weights from its config: hidden 576, 30 layers, 9 heads, 3 kv heads, intermediate 1536,
+   vocab 49152, tied embeddings; a small local BPE tokenizer) and the same data (attr_cls-like
+   records of ~400–1,400 tokens, ~35% of them answer, max_length 1536), the study's LoRA, for
+   fp32 and bf16: tokens/s of each and their ratio. Speed does not depend on the weights' values.
+   TRAIN_BENCH_STEPS (default 1 optimizer step of 16 examples), TRAIN_BENCH_LAYERS (default 30)
+   and TRAIN_BENCH_THREADS (torch threads; on a busy machine 1 thread avoids OpenMP stalls)
+   adjust it. Compare ratios measured in one run: absolute speed depends on the machine's load.
+
 Each measurement runs in a fresh subprocess so its peak RSS is its own.
 """
 
@@ -151,7 +161,169 @@ def run_qwen05b(dtype: str) -> dict:
     return out
 
 
+# ---- harness's trainer against a plain peft loop, same model and data, in one run ------------
+SMOL_LAYERS = int(os.environ.get("TRAIN_BENCH_LAYERS", "30"))
+SMOL_STEPS = int(os.environ.get("TRAIN_BENCH_STEPS", "1"))
+SMOL_MAX_LENGTH = 1536
+EFFECTIVE_BATCH = 16  # the study's 2 × 8
+
+
+@pytest.mark.parametrize("dtype", ["fp32", "bf16"])
+def test_bench_harness_trainer_vs_plain_peft_loop(benchmark, tmp_path: Path, dtype: str) -> None:
+    data = _worker("prepare", str(tmp_path))
+    print(f"\nSmolLM2-135M-shaped ({SMOL_LAYERS} layers), {dtype}; data: {json.dumps(data)}")
+
+    def both() -> dict:
+        return {who: _worker(who, f"{tmp_path}:{dtype}") for who in ("harness", "plain")}
+
+    info = benchmark.pedantic(both, rounds=1, iterations=1)
+    ratio = round(info["harness"]["tokens_per_s"] / info["plain"]["tokens_per_s"], 2)
+    benchmark.extra_info.update(info, ratio=ratio)
+    for who in ("harness", "plain"):
+        print(f"  {who:8s} {json.dumps(info[who])}")
+    print(f"  harness / plain tokens/s ({dtype}): {ratio}")
+    assert info["harness"]["tokens"] == info["plain"]["tokens"]  # the same examples went through
+
+
+def _smol_records(n: int, seed: int = 0) -> list:
+    """attr_cls-like records of ~400–1,400 tokens, ~35–40% of them answer: synthetic dialogues joined."""
+    import random
+
+    from harness.datasets.synthetic import synth_records
+    from harness.records import Record
+
+    pool = list(synth_records(2000, seed))
+    rng = random.Random(seed)
+    out = []
+    for i in range(n):
+        parts = rng.sample(pool, rng.randint(8, 28))
+        lines = parts[0].input.split("\n")
+        dialogue = [line for p in parts for line in p.input.split("\n")[1:-3]]
+        answers = [line for p in parts for line in p.target.split("\n")[1:]]
+        out.append(
+            Record(
+                f"long-{i}",
+                "\n".join([lines[0], *dialogue, *lines[-3:]]),
+                "\n".join([parts[0].target.split("\n")[0], *answers]),
+                None,
+                "attr_cls",
+                "synth",
+            )
+        )
+    return out
+
+
+def run_prepare(root: str) -> dict:
+    """A SmolLM2-135M-shaped Llama (random weights) with a small local BPE tokenizer, and the data."""
+    import torch
+    from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM
+
+    from harness.jsonl import write_jsonl
+    from harness.training.data import encode_records
+    from harness.training.tiny import _train_tokenizer
+
+    root_p = Path(root)
+    records = _smol_records(EFFECTIVE_BATCH * SMOL_STEPS)
+    write_jsonl(root_p / "records.jsonl", [r.to_json() for r in records])
+    tokenizer = _train_tokenizer([t for r in records for t in (r.input, r.target)], 4096)
+    config = LlamaConfig(
+        vocab_size=49152,
+        hidden_size=576,
+        intermediate_size=1536,
+        num_hidden_layers=SMOL_LAYERS,
+        num_attention_heads=9,
+        num_key_value_heads=3,
+        max_position_embeddings=8192,
+        rope_theta=100000.0,
+        tie_word_embeddings=True,
+        pad_token_id=tokenizer.pad_token_id,
+        eos_token_id=tokenizer.eos_token_id,
+        bos_token_id=tokenizer.pad_token_id,
+    )
+    torch.manual_seed(0)
+    LlamaForCausalLM(config).save_pretrained(root_p / "smol")
+    tokenizer.save_pretrained(root_p / "smol")
+    rows, stats = encode_records(AutoTokenizer.from_pretrained(root_p / "smol"), records, SMOL_MAX_LENGTH)
+    lengths = [len(r["input_ids"]) for r in rows]
+    return {**stats.to_json(), "min_len": min(lengths), "max_len": max(lengths), "skipped_ids": None}
+
+
+def _read_back(root: Path) -> list:
+    from harness.records import read_records
+
+    return read_records(root / "records.jsonl").records
+
+
+def run_harness(root: Path, dtype: str) -> dict:
+    from harness.training.lora import TrainConfig, train_lora
+
+    config = TrainConfig(dtype=dtype, max_steps=SMOL_STEPS, max_length=SMOL_MAX_LENGTH, save_steps=10**6)
+    res = train_lora(
+        str(root / "smol"), _read_back(root), None, root / f"runs-{dtype}", config, progress=False
+    )
+    return {
+        "tokens": res.data["train"]["tokens"],
+        "seconds": res.data["train_seconds"],
+        "tokens_per_s": res.tokens_per_s,
+        "peak_rss_mib": _peak_rss_mb(),
+    }
+
+
+def run_plain(root: Path, dtype: str) -> dict:
+    """The plain peft loop: one example per forward, gradients accumulated over 16, AdamW."""
+    import torch
+    from peft import LoraConfig, get_peft_model
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from harness.training.data import encode_records
+
+    tokenizer = AutoTokenizer.from_pretrained(root / "smol")
+    rows, _ = encode_records(tokenizer, _read_back(root), SMOL_MAX_LENGTH)
+    torch.manual_seed(0)
+    bf16 = dtype == "bf16"
+    model = AutoModelForCausalLM.from_pretrained(
+        root / "smol", dtype=torch.bfloat16 if bf16 else torch.float32
+    )
+    lora = LoraConfig(
+        r=8, lora_alpha=16, lora_dropout=0.05, target_modules=["q_proj", "k_proj", "v_proj", "o_proj"]
+    )
+    model = get_peft_model(model, lora)  # the adapter stays fp32, as with harness
+    model.train()
+    opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=2e-4, weight_decay=0.01)
+    device = "cuda" if torch.cuda.is_available() else "cpu"
+    model.to(device)
+    tokens = 0
+    start = time.perf_counter()
+    for step in range(SMOL_STEPS):
+        for row in rows[step * EFFECTIVE_BATCH : (step + 1) * EFFECTIVE_BATCH]:
+            ids = torch.tensor([row["input_ids"]], device=device)
+            labels = torch.tensor([row["labels"]], device=device)
+            with torch.autocast(device, dtype=torch.bfloat16, enabled=bf16):
+                loss = model(input_ids=ids, labels=labels).loss / EFFECTIVE_BATCH
+            loss.backward()
+            tokens += ids.numel()
+        opt.step()
+        opt.zero_grad(set_to_none=True)
+    if device == "cuda":
+        torch.cuda.synchronize()
+    seconds = time.perf_counter() - start
+    return {
+        "tokens": tokens,
+        "seconds": round(seconds, 3),
+        "tokens_per_s": round(tokens / seconds, 1),
+        "peak_rss_mib": _peak_rss_mb(),
+    }
+
+
 if __name__ == "__main__":
     kind, arg = sys.argv[1], sys.argv[2]
-    result = run_tiny(arg) if kind == "tiny" else run_qwen05b(arg)
+    if os.environ.get("TRAIN_BENCH_THREADS"):
+        import torch
+
+        torch.set_num_threads(int(os.environ["TRAIN_BENCH_THREADS"]))
+    if kind in ("harness", "plain"):
+        folder, dtype = arg.rsplit(":", 1)
+        result = (run_harness if kind == "harness" else run_plain)(Path(folder), dtype)
+    else:
+        result = {"tiny": run_tiny, "qwen05b": run_qwen05b, "prepare": run_prepare}[kind](arg)
     print(json.dumps(result))

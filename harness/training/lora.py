@@ -36,7 +36,9 @@ DEFAULT_TARGETS = ["q_proj", "k_proj", "v_proj", "o_proj"]
 log = logging.getLogger(__name__)
 # Bump when encoding or the trainer set-up changes what a run produces.
 # 2: the length-grouped data order is drawn from (seed, epoch), not the global RNG.
-FORMAT_VERSION = 2
+# 3: the loss is computed on trained positions only, and on CPU row by row without padding
+#    (same value, different float rounding: see `harness.training.trainer`).
+FORMAT_VERSION = 3
 
 
 class TrainConfig(BaseModel):
@@ -97,7 +99,10 @@ class TrainResult:
     key: str
     dtype: str = "fp32"
     data: dict[str, Any] = field(default_factory=dict)  # encode stats: examples, truncated, tokens…
-    tokens_per_s: float | None = None
+    tokens_per_s: float | None = None  # input (non-padding) tokens per second of training
+    peak_rss_mib: float | None = None  # peak resident memory of the process, up to the end of training
+    cuda_max_allocated_mib: float | None = None  # on CUDA: peak memory held by tensors
+    cuda_max_reserved_mib: float | None = None  # on CUDA: peak memory held by the allocator
     resumed_from_step: int | None = None
     resumes: list[int] = field(default_factory=list)  # every step this run was resumed from, in order
 
@@ -138,6 +143,9 @@ class TrainResult:
             dtype=d.get("dtype", "fp32"),
             data=d.get("data", {}),
             tokens_per_s=d.get("tokens_per_s"),
+            peak_rss_mib=d.get("peak_rss_mib"),
+            cuda_max_allocated_mib=d.get("cuda_max_allocated_mib"),
+            cuda_max_reserved_mib=d.get("cuda_max_reserved_mib"),
             resumed_from_step=d.get("resumed_from_step"),
             resumes=d.get("resumes", []),
         )
@@ -332,6 +340,9 @@ def _train(
         dtype=outcome["dtype"],
         data=outcome["data"],
         tokens_per_s=outcome["tokens_per_s"],
+        peak_rss_mib=outcome["peak_rss_mib"],
+        cuda_max_allocated_mib=outcome["cuda_max_allocated_mib"],
+        cuda_max_reserved_mib=outcome["cuda_max_reserved_mib"],
         resumed_from_step=resumes[-1] if ckpt else None,
         resumes=resumes,
     )

@@ -6,6 +6,15 @@ global torch RNG, which an uninterrupted run has advanced (dropout) and a resume
 from the second epoch on the two saw the data in different orders. `SeededLengthGroupedSampler`
 draws epoch e's order from its own generator seeded with (data seed, e), like the Trainer's
 random sampler already does.
+
+Where the time goes (SmolLM2-135M shape, 400–1,400-token examples, ~40% of them trained; see
+benchmarks/test_training_bench.py): the LM head and the fp32 cross-entropy over a 49k vocabulary
+cost as much as the 30 layers when run on every position, yet the loss needs only the ~40% whose
+next token is trained; and on CPU a padded batch makes attention take an explicit mask, which
+the causal kernel cannot skip blocks of. `SeededTrainer.compute_loss` therefore asks the model for
+logits at trained positions only (`logits_to_keep`, which every transformers causal LM honours,
+softcapping and scaling included) and, on CPU, runs the rows of a batch one by one, unpadded.
+The loss is the same sum over trained tokens divided by the same count as the HF loss.
 """
 
 from __future__ import annotations
@@ -17,13 +26,14 @@ from pathlib import Path
 from typing import Any
 
 import torch
+import torch.nn.functional as F
 from safetensors import SafetensorError
 from transformers import Trainer
 from transformers.trainer_pt_utils import LengthGroupedSampler, get_length_grouped_indices
 
 from harness.errors import HarnessError
 from harness.records import Record
-from harness.training.data import PadCollator, encode_records
+from harness.training.data import IGNORE_INDEX, PadCollator, encode_records
 from harness.training.lora import TrainConfig, _optim, resolve_dtype
 
 log = logging.getLogger(__name__)
@@ -47,7 +57,25 @@ class SeededLengthGroupedSampler(LengthGroupedSampler):
 
 
 class SeededTrainer(Trainer):
-    """The HF Trainer with a resume-safe length-grouped sampler."""
+    """The HF Trainer with a resume-safe length-grouped sampler and a loss on trained tokens only."""
+
+    def compute_loss(  # type: ignore[override]
+        self,
+        model: Any,
+        inputs: dict[str, torch.Tensor],
+        return_outputs: bool = False,
+        num_items_in_batch: torch.Tensor | int | None = None,
+    ) -> Any:
+        ids, labels, mask = inputs["input_ids"], inputs["labels"], inputs["attention_mask"]
+        total = trained_loss_sum(model, ids, labels, mask, by_row=ids.device.type == "cpu")
+        # As the HF loss: over the whole accumulated batch when the Trainer counted it (it then
+        # skips its own division by the accumulation steps), else over this batch.
+        if num_items_in_batch is not None and self.model_accepts_loss_kwargs:
+            count = num_items_in_batch
+        else:
+            count = (labels[:, 1:] != IGNORE_INDEX).sum()
+        loss = total / count
+        return (loss, {"loss": loss}) if return_outputs else loss
 
     def _get_train_sampler(self, train_dataset: Any = None) -> Any:
         dataset = self.train_dataset if train_dataset is None else train_dataset
@@ -59,6 +87,34 @@ class SeededTrainer(Trainer):
             [len(row["input_ids"]) for row in dataset],
             seed,
         )
+
+
+def trained_loss_sum(
+    model: Any, ids: torch.Tensor, labels: torch.Tensor, mask: torch.Tensor, *, by_row: bool
+) -> torch.Tensor:
+    """Summed cross-entropy of the trained next tokens of a right-padded batch (fp32).
+
+    Logits are computed only where the next token is trained. `by_row`: one unpadded forward
+    per row (CPU: attention then runs the causal kernel without a mask) instead of one
+    batched forward with the attention mask.
+    """
+    if by_row:
+        lengths = mask.sum(dim=1).tolist()
+        parts = [(ids[i : i + 1, :n], labels[i : i + 1, :n], None) for i, n in enumerate(lengths)]
+    else:
+        parts = [(ids, labels, mask)]
+    total = torch.zeros((), dtype=torch.float32, device=ids.device)
+    for part_ids, part_labels, part_mask in parts:
+        targets = part_labels[:, 1:]
+        keep = (targets != IGNORE_INDEX).any(dim=0).nonzero().squeeze(1)  # trained in any row
+        logits = model(input_ids=part_ids, attention_mask=part_mask, logits_to_keep=keep).logits
+        total = total + F.cross_entropy(
+            logits.float().flatten(0, 1),
+            targets[:, keep].flatten(),
+            ignore_index=IGNORE_INDEX,
+            reduction="sum",
+        )
+    return total
 
 
 def run_trainer(
@@ -152,6 +208,7 @@ def run_trainer(
         logging_steps=config.logging_steps,
         train_sampling_strategy="group_by_length" if config.group_by_length else "random",
         include_num_input_tokens_seen="non_padding",
+        prediction_loss_only=True,  # evaluation reports the loss; compute_loss keeps no logits
         report_to="none",
         disable_tqdm=True,
         dataloader_num_workers=0,
@@ -181,6 +238,8 @@ def run_trainer(
 
         state = json.loads((resume_from / "trainer_state.json").read_text(encoding="utf-8"))
         tokens_before = int(state.get("num_input_tokens_seen", 0) or 0)
+    if torch.cuda.is_available():
+        torch.cuda.reset_peak_memory_stats()
     start = time.perf_counter()
     trainer.train(resume_from_checkpoint=str(resume_from) if resume_from else None)
     train_seconds = time.perf_counter() - start
@@ -202,4 +261,20 @@ def run_trainer(
             "train_seconds": round(train_seconds, 3),
         },
         "tokens_per_s": round(tokens / train_seconds, 1) if train_seconds > 0 and tokens > 0 else None,
+        **peak_memory(),
+    }
+
+
+def peak_memory() -> dict[str, float | None]:
+    """Peak RSS of this process and, on CUDA, peak allocated/reserved memory since the last reset (MiB)."""
+    import resource
+    import sys
+
+    # ru_maxrss is KiB on Linux, bytes on macOS.
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / (2**20 if sys.platform == "darwin" else 2**10)
+    cuda = torch.cuda.is_available()
+    return {
+        "peak_rss_mib": round(rss, 1),
+        "cuda_max_allocated_mib": round(torch.cuda.max_memory_allocated() / 2**20, 1) if cuda else None,
+        "cuda_max_reserved_mib": round(torch.cuda.max_memory_reserved() / 2**20, 1) if cuda else None,
     }

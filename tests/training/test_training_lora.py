@@ -141,6 +141,14 @@ def test_killed_training_resumes_from_its_last_checkpoint(
                 "resumed_from", "seconds", "contamination"):  # fmt: skip
         assert key in out_json
     assert out_json["resumed_from"] == str(ckpt) and out_json["steps"] == 60
+    # The cost of the round: wall time, tokens/s and peak memory, in --json and in DONE.json.
+    done = json.loads((run_dir / "DONE.json").read_text(encoding="utf-8"))
+    for key in ("seconds", "tokens_per_s", "peak_rss_mib"):
+        assert out_json[key] > 0 and done[key] == out_json[key], key
+    import torch
+
+    for key in ("cuda_max_allocated_mib", "cuda_max_reserved_mib"):
+        assert (out_json[key] > 0) if torch.cuda.is_available() else (out_json[key] is None), key
     assert out_json["train_losses"][0]["step"] == 1  # the history before the kill survives
     assert (run_dir / "DONE.json").is_file() and out_json["out_dir"] == str(run_dir)
     # A finished run is never trained again.
@@ -193,6 +201,30 @@ def test_a_resumed_run_ends_bitwise_equal_to_an_uninterrupted_one(
     assert done["resumed_from_step"] == 4 and done["resumes"] == [4]
     assert done["resumed_from"] == str(resumed.out_dir / "checkpoints" / "checkpoint-4")
     assert (whole.resumed_from, whole.resumed_from_step, whole.resumes) == (None, None, [])
+
+
+def test_the_loss_on_trained_positions_equals_the_hf_loss(tiny_model_dir: Path) -> None:
+    """Logits at trained positions only, row by row or batched: the HF loss's value."""
+    import torch
+    from transformers import AutoModelForCausalLM
+
+    from harness.training.data import PadCollator
+    from harness.training.trainer import trained_loss_sum
+
+    torch.manual_seed(0)
+    model = AutoModelForCausalLM.from_pretrained(tiny_model_dir).eval()
+    rows = [  # unequal lengths, so the batch is padded; 10 and 15 trained next tokens
+        {"input_ids": list(range(5, 45)), "labels": [-100] * 30 + list(range(35, 45))},
+        {"input_ids": list(range(7, 32)), "labels": [-100] * 10 + list(range(17, 32))},
+    ]
+    batch = PadCollator(0)(rows)
+    with torch.no_grad():
+        reference = model(**batch).loss.item()  # HF: mean over the 25 trained next tokens
+        for by_row in (True, False):
+            total = trained_loss_sum(
+                model, *(batch[k] for k in ("input_ids", "labels", "attention_mask")), by_row=by_row
+            )
+            assert total.item() / 25 == pytest.approx(reference, rel=1e-5), by_row
 
 
 def test_length_grouped_order_depends_only_on_seed_and_epoch() -> None:
