@@ -20,7 +20,7 @@ from rich.console import Console
 from harness.errors import HarnessError
 from harness.hashing import sha256_file, sha256_json, sha256_model_dir
 from harness.records import Record, write_records
-from harness.runs import RunDir, read_json, write_doc, write_rows
+from harness.runs import RunDir, peak_rss_mib, read_json, write_doc, write_rows
 from harness.steps import (
     Data,
     base_model_path,
@@ -186,6 +186,16 @@ def run_suite(suite: Suite, out_root: Path, console: Console) -> RunOutcome:
                 "dir": str(result.adapter_dir),
                 "sha256": sha256_model_dir(result.adapter_dir),
                 "key": result.key,
+                # what training this adapter cost when it ran (a reused adapter keeps its own)
+                "cost": {
+                    "steps": result.steps,
+                    "seconds": result.seconds,
+                    "tokens_per_s": result.tokens_per_s,
+                    "peak_rss_mib": result.peak_rss_mib,
+                    "cuda_max_allocated_mib": result.cuda_max_allocated_mib,
+                    "cuda_max_reserved_mib": result.cuda_max_reserved_mib,
+                    "resumed_from_step": result.resumed_from_step,
+                },
             }
             if s.merged:
                 if result.merged_dir is None:
@@ -217,6 +227,7 @@ def run_suite(suite: Suite, out_root: Path, console: Console) -> RunOutcome:
     if adapters or merged:
         # base is None only when no system uses it (then `adapters` is empty and it goes unread)
         rows, gen_stats = generate_all(suite, base or "", adapters, merged, test, work, console)
+        gen_stats["peak_rss_mib"] = peak_rss_mib()
         for name, sys_rows in rows.items():
             write_rows(run.predictions(name), sys_rows)
         console.print(f"  generated {gen_stats['generated']}, cache hits {gen_stats['cache_hits']}")
@@ -253,7 +264,8 @@ def run_suite(suite: Suite, out_root: Path, console: Console) -> RunOutcome:
             "reference": suite.reference_system,
         },
         "gate": {**suite.gate.model_dump(mode="json")},
-        "generation": {k: v for k, v in gen_stats.items() if k != "calls"},
+        # totals, the resolved dtype per model, peak RSS, and each engine call's time and tokens/s
+        "generation": gen_stats,
     }
     write_manifest(run, suite, data, base, provenance, steps, header)
     scores = score_and_report(run, dict(header), suite.scoring, test, console)
