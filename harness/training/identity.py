@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.errors import HarnessError
-from harness.hashing import sha256_json, sha256_model_dir
+from harness.hashing import code_fingerprint, sha256_json, sha256_model_dir
 from harness.records import Record
 
 
@@ -89,7 +89,11 @@ def run_key(
     config: Any,
     format_version: int,
 ) -> str:
-    """sha256 over the base model identity, both data sets and the config (minus `merge`)."""
+    """sha256 over the base model identity, both data sets, the config (minus `merge`) and the
+    training code and libraries (a finished adapter of other code is trained again, not reused)."""
+    code = code_fingerprint(
+        ["training", "records", "prompts"], ["torch", "transformers", "peft", "accelerate"]
+    )
     return sha256_json(
         {
             "base": identity,
@@ -97,5 +101,6 @@ def run_key(
             "dev": sha256_json([r.to_json() for r in dev]) if dev else None,
             "config": config.model_dump(exclude={"merge"}),
             "format": format_version,
+            "code": code,
         }
     )

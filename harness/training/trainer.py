@@ -267,14 +267,11 @@ def run_trainer(
 
 def peak_memory() -> dict[str, float | None]:
     """Peak RSS of this process and, on CUDA, peak allocated/reserved memory since the last reset (MiB)."""
-    import resource
-    import sys
+    from harness.runs import peak_rss_mib
 
-    # ru_maxrss is KiB on Linux, bytes on macOS.
-    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / (2**20 if sys.platform == "darwin" else 2**10)
     cuda = torch.cuda.is_available()
     return {
-        "peak_rss_mib": round(rss, 1),
+        "peak_rss_mib": peak_rss_mib(),
         "cuda_max_allocated_mib": round(torch.cuda.max_memory_allocated() / 2**20, 1) if cuda else None,
         "cuda_max_reserved_mib": round(torch.cuda.max_memory_reserved() / 2**20, 1) if cuda else None,
     }
