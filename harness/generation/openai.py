@@ -71,9 +71,11 @@ class OpenAIBackend:
             self.tokenizer = load_tokenizer(folder, local_only=True)
 
     def render(self, record: Record, system_prompt: str | None) -> str:
-        if self.tokenizer is not None:
-            return build_prompt(self.tokenizer, record, system_prompt)
-        return json.dumps(chat_messages(record, system_prompt), ensure_ascii=False)
+        # chat: the server applies its template to these messages, even when a local tokenizer
+        # is at hand (it then only decodes); completions: the text, templated here.
+        if self.config.openai.api == "chat":
+            return json.dumps(chat_messages(record, system_prompt), ensure_ascii=False)
+        return build_prompt(self.tokenizer, record, system_prompt)
 
     def _body(self, prompt: str, served: str) -> dict[str, Any]:
         cfg = self.config
