@@ -12,7 +12,6 @@ from harness.jsonl import iter_unique_items, write_jsonl
 from harness.safeio import check_input_file
 
 ATTR_CLS_HEADER = "上述对话中临床发现实体以及其阴阳性判别如下："
-ENTITY_SEP = "："  # full-width colon between entity and label (the official rule splits on it)
 
 # CHIP short label -> PromptCBLUE long label (templates_augment.json states this mapping).
 LONG_LABELS: dict[str, str] = {
@@ -29,7 +28,7 @@ OnError = Literal["fail", "skip"]
 
 @dataclass(frozen=True)
 class Record:
-    """One PromptCBLUE record (the DESIGN.md contract)."""
+    """One PromptCBLUE record (docs/design.md, "Records")."""
 
     sample_id: str
     input: str

@@ -17,29 +17,19 @@ from typing import Any
 
 from rich.console import Console
 
-from harness.errors import HarnessError
-from harness.hashing import sha256_file, sha256_json, sha256_model_dir
+from harness.hashing import sha256_json
 from harness.records import Record, write_records
-from harness.runs import RunDir, peak_rss_mib, read_json, write_doc, write_rows
+from harness.runs import RunDir, peak_rss_mib, write_doc, write_rows
 from harness.steps import (
     Data,
     base_model_path,
     generate_all,
-    hash_model,
     load_run_predictions,
     score_system,
-    train_system,
     write_manifest,
 )
-from harness.suite import (
-    AdapterSystem,
-    CheckpointSystem,
-    PredictionsSystem,
-    RulesSystem,
-    Suite,
-    TrainedSystem,
-    ZeroShotSystem,
-)
+from harness.suite import Suite
+from harness.systems import PROVIDERS, Context
 
 
 @dataclass
@@ -49,13 +39,16 @@ class RunOutcome:
     gate: dict[str, Any] | None
     generated: int = 0
     seconds: dict[str, float] = field(default_factory=dict)
+    gate_skipped: str | None = None  # why a run with a baseline was not gated (a --limit or --systems run)
 
 
-def run_id(suite: Suite) -> str:
-    return sha256_json(suite.model_dump(mode="json"))[:12]
+def run_id(suite: Suite, limit: int | None = None) -> str:
+    """The suite's content address; a --limit run gets its own folder, never the full run's."""
+    settings = suite.model_dump(mode="json")
+    return sha256_json(settings if limit is None else {**settings, "limit": limit})[:12]
 
 
-def work_dir(out_root: Path, suite: Suite) -> Path:
+def work_dir(out_root: Path) -> Path:
     """Artifacts shared by every run and suite under out_root: tiny models, adapters, the generation
     cache. All are content-addressed, so sharing is safe, and a suite reuses what another built."""
     return out_root / "_work"
@@ -83,7 +76,9 @@ def _progress(label: str, total: int) -> Iterator[Callable[[], None]]:
     many systems with bootstrap CIs over thousands of samples takes minutes."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-    stderr = Console(stderr=True)
+    from harness.progress import stderr_console
+
+    stderr = stderr_console()  # shared: the bootstrap's bar shows under this one
     with Progress(
         TextColumn(f"  {label}"),
         BarColumn(),
@@ -100,6 +95,7 @@ def score_and_report(
     run: RunDir, scores: dict[str, Any], scoring: Any, test: list[Record], console: Console | None
 ) -> dict[str, Any]:
     """Score every system's stored predictions, write scores.json and index.html, print the table."""
+    from harness.scoring.contract import SCORES_VERSION
     from harness.scoring.pipeline import Scorer
 
     scorer = Scorer(scoring)  # built after any synonym edit: rescoring gets fresh caches
@@ -109,7 +105,7 @@ def score_and_report(
             scores["systems"][s] = score_system(run, scorer, test, s, load_run_predictions(run, s))
             advance()
     scores["scoring"] = scoring.model_dump(mode="json")
-    write_doc(run.scores, scores)
+    write_doc(run.scores, {"version": SCORES_VERSION, **scores})
     render_reports(run, console)
     return scores
 
@@ -142,11 +138,11 @@ def record_gate(run: RunDir, result: Any) -> dict[str, Any]:
     return verdict
 
 
-def run_suite(suite: Suite, out_root: Path, console: Console) -> RunOutcome:
-    """Every step of a suite; see the module docstring."""
+def run_suite(suite: Suite, out_root: Path, console: Console, limit: int | None = None) -> RunOutcome:
+    """Every step of a suite; see the module docstring. `limit`: score the first N test records only."""
     started = time.perf_counter()
-    run = RunDir(out_root / suite.name / run_id(suite))
-    work = work_dir(out_root, suite)
+    run = RunDir(out_root / suite.name / run_id(suite, limit))
+    work = work_dir(out_root)
     run.root.mkdir(parents=True, exist_ok=True)
     if suite.path:
         (run.suite_copy).write_text(Path(suite.path).read_text(encoding="utf-8"), encoding="utf-8")
@@ -159,57 +155,25 @@ def run_suite(suite: Suite, out_root: Path, console: Console) -> RunOutcome:
     t0 = time.perf_counter()
     data = Data(suite)
     test = data.test()
+    if limit is not None and limit < len(test):
+        console.print(f"  --limit {limit}: keeping the first {limit} of {len(test)} test records")
+        test = test[:limit]
     write_records(run.test_records, test)
     console.print(f"  test: {len(test)} records from {', '.join(suite.data.test)}")
     # Rules, stored predictions and merged checkpoints need no base model: build or look up none.
-    needs_model = any(isinstance(s, ZeroShotSystem | TrainedSystem | AdapterSystem) for s in suite.systems)
+    needs_model = any(PROVIDERS[s.kind].needs_base_model for s in suite.systems)
     base = base_model_path(suite, data, work, console) if needs_model else None
     steps["data"] = elapsed(t0)
 
     console.print("[bold]2/5 train[/]")
     t0 = time.perf_counter()
-    adapters: dict[str, Path | None] = {}
-    merged: dict[str, Path] = {}
-    contamination_found: dict[str, list[Any]] = {}
-    provenance: dict[str, Any] = {}
-    for s in suite.systems:
-        if isinstance(s, ZeroShotSystem):
-            adapters[s.name] = None
-        elif isinstance(s, TrainedSystem):
-            assert base is not None
-            result, findings = train_system(suite, s, data, base, test, work, console)
-            contamination_found[s.name] = findings
-            losses = result.adapter_dir / "losses.json"
-            if losses.is_file():
-                write_doc(run.losses(s.name), read_json(losses))
-            provenance[s.name] = {
-                "dir": str(result.adapter_dir),
-                "sha256": sha256_model_dir(result.adapter_dir),
-                "key": result.key,
-                # what training this adapter cost when it ran (a reused adapter keeps its own)
-                "cost": {
-                    "steps": result.steps,
-                    "seconds": result.seconds,
-                    "tokens_per_s": result.tokens_per_s,
-                    "peak_rss_mib": result.peak_rss_mib,
-                    "cuda_max_allocated_mib": result.cuda_max_allocated_mib,
-                    "cuda_max_reserved_mib": result.cuda_max_reserved_mib,
-                    "resumed_from_step": result.resumed_from_step,
-                },
-            }
-            if s.merged:
-                if result.merged_dir is None:
-                    raise HarnessError(f"systems[{s.name}]: merged: true needs training.lora.merge: true")
-                merged[s.name] = result.merged_dir
-            else:
-                adapters[s.name] = result.adapter_dir
-        elif isinstance(s, AdapterSystem):
-            adapters[s.name] = Path(s.path)
-            provenance[s.name] = {"dir": str(s.path), "sha256": sha256_model_dir(s.path)}
-        elif isinstance(s, CheckpointSystem):
-            merged[s.name] = Path(s.path)
-            provenance[s.name] = {"dir": str(s.path), "sha256": hash_model(str(s.path))}
-    if not any(isinstance(s, TrainedSystem) for s in suite.systems):
+    context = Context(suite, data, test, base, work, run, console)
+    plans = {s.name: PROVIDERS[s.kind].plan(context, s) for s in suite.systems}
+    adapters = {name: p.adapter for name, p in plans.items() if p.on_base}
+    merged = {name: p.model for name, p in plans.items() if p.model is not None}
+    contamination_found = {name: p.contamination for name, p in plans.items() if p.contamination is not None}
+    provenance = {name: p.provenance for name, p in plans.items() if p.provenance is not None}
+    if not any(s.kind == "trained" for s in suite.systems):
         console.print("  nothing to train")
     # every source is loaded by now (test, tiny corpus, training rounds)
     for name, problems in data.skipped.items():
@@ -231,24 +195,9 @@ def run_suite(suite: Suite, out_root: Path, console: Console) -> RunOutcome:
         for name, sys_rows in rows.items():
             write_rows(run.predictions(name), sys_rows)
         console.print(f"  generated {gen_stats['generated']}, cache hits {gen_stats['cache_hits']}")
-    for s in suite.systems:
-        if isinstance(s, RulesSystem):
-            from harness.rules import rule_predictions
-
-            write_rows(run.predictions(s.name), rule_predictions(test, s.name))
-            provenance[s.name] = {"rules": "harness.rules (keyword rules)"}
-        if isinstance(s, PredictionsSystem):
-            from harness.predictions import read_predictions
-
-            preds = read_predictions(s.path, gold_ids=[r.sample_id for r in test])
-            write_rows(
-                run.predictions(s.name),
-                [
-                    {"sample_id": k, "text": v, "system": s.name, "source": str(s.path)}
-                    for k, v in preds.items()
-                ],
-            )
-            provenance[s.name] = {"file": str(s.path), "sha256": sha256_file(s.path)}
+    for name, plan in plans.items():
+        if plan.rows is not None:
+            write_rows(run.predictions(name), plan.rows())
     steps["generate"] = elapsed(t0)
 
     console.print("[bold]4/5 score and report[/]")
@@ -266,6 +215,7 @@ def run_suite(suite: Suite, out_root: Path, console: Console) -> RunOutcome:
         "gate": {**suite.gate.model_dump(mode="json")},
         # totals, the resolved dtype per model, peak RSS, and each engine call's time and tokens/s
         "generation": gen_stats,
+        "limit": limit,
     }
     write_manifest(run, suite, data, base, provenance, steps, header)
     scores = score_and_report(run, dict(header), suite.scoring, test, console)
@@ -274,7 +224,12 @@ def run_suite(suite: Suite, out_root: Path, console: Console) -> RunOutcome:
     console.print("[bold]5/5 gate[/]")
     gate = None
     baseline = suite.gate.baseline
-    if baseline and Path(baseline).is_file():
+    skipped = (
+        gate_skip_reason(suite, baseline, test, limit) if baseline and Path(baseline).is_file() else None
+    )
+    if skipped:
+        console.print(f"  [bold yellow]not gated:[/] {skipped}", highlight=False)
+    elif baseline and Path(baseline).is_file():
         from harness.gate import run_gate
 
         result = run_gate(run, baseline)
@@ -292,5 +247,31 @@ def run_suite(suite: Suite, out_root: Path, console: Console) -> RunOutcome:
     steps["total"] = elapsed(started)
     write_manifest(run, suite, data, base, provenance, steps, header)
     return RunOutcome(
-        run=run, scores=scores, gate=gate, generated=int(gen_stats.get("generated", 0)), seconds=steps
+        run=run,
+        scores=scores,
+        gate=gate,
+        generated=int(gen_stats.get("generated", 0)),
+        seconds=steps,
+        gate_skipped=skipped,
+    )
+
+
+def gate_skip_reason(suite: Suite, baseline: Path, test: list[Record], limit: int | None) -> str | None:
+    """Why a run must not be gated against `baseline`, or None: a --systems run that keeps no
+    gated system, or a --limit run on samples other than the baseline's (a subset can hide a
+    regression, and the gate would refuse it as a changed test set)."""
+    if suite.gate.systems == []:
+        return "none of the systems run is gated (gate.systems); run them all to gate"
+    if limit is None:
+        return None
+    from harness.gate import read_baseline
+
+    accepted = {tuple(s["sample_ids"]) for s in read_baseline(baseline)["systems"].values()}
+    ids = tuple(r.sample_id for r in test)
+    if all(set(a) == set(ids) for a in accepted):
+        return None
+    sizes = ", ".join(sorted({str(len(a)) for a in accepted}))
+    return (
+        f"--limit {limit} scored {len(ids)} test samples, the baseline {rel(baseline)} was accepted on "
+        f"{sizes} samples; a subset can hide a regression, so this run is not judged (run without --limit to gate)"
     )

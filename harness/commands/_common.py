@@ -27,16 +27,3 @@ def console_for(as_json: bool) -> Console:
 
 def emit_json(obj: Any) -> None:
     click.echo(json.dumps(obj, ensure_ascii=False, indent=2, default=str))
-
-
-def not_built(verb: str, issue: str) -> click.Command:
-    """A verb whose implementation has not landed: it says so and exits 2."""
-
-    @click.command(verb, context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
-    @json_option
-    def command(as_json: bool) -> None:
-        click.echo(f"error: `harness {verb}` is not built yet (see {issue}).", err=True)
-        raise SystemExit(2)
-
-    command.help = f"Not built yet ({issue}); exits 2."
-    return command

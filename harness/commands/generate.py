@@ -10,6 +10,8 @@ import click
 
 from harness.commands._common import console_for, emit_json, json_option, stderr_console
 from harness.errors import HarnessError
+from harness.generation import BACKENDS
+from harness.modelzoo.identity import DTYPES
 from harness.safeio import check_output_path
 
 
@@ -75,7 +77,7 @@ def output_paths(out: Path, systems: list[str]) -> dict[str, Path]:
     "--data", required=True, type=click.Path(dir_okay=False), help="PromptCBLUE records (JSON lines)."
 )
 @click.option("--limit", type=click.IntRange(min=1), help="Only the first N records.")
-@click.option("--backend", type=click.Choice(["hf", "vllm", "openai"]), default="hf", show_default=True)
+@click.option("--backend", type=click.Choice(list(BACKENDS)), default="hf", show_default=True)
 @click.option("--base-url", help="openai backend: the server, e.g. http://127.0.0.1:8000/v1")
 @click.option("--api", type=click.Choice(["completions", "chat"]), default="completions", show_default=True)
 @click.option(
@@ -107,7 +109,7 @@ def output_paths(out: Path, systems: list[str]) -> dict[str, Path]:
 )
 @click.option(
     "--dtype",
-    type=click.Choice(["auto", "float32", "bfloat16", "float16"]),
+    type=click.Choice(DTYPES),
     default="auto",
     show_default=True,
 )
@@ -217,14 +219,14 @@ def generate(
     files = output_paths(Path(out), list(systems))
     check_outputs(files, data, cache)
     config = GenerationConfig(
-        backend=backend,  # type: ignore[arg-type]
+        backend=backend,
         max_new_tokens=max_new_tokens,
         stop=list(stop),
         seed=seed,
         temperature=temperature,
         top_p=top_p,
         batch_size=batch_size,
-        dtype=dtype,  # type: ignore[arg-type]
+        dtype=dtype,
         system_prompt=system_prompt,
         share_cache=share_cache,
         vllm={

@@ -165,7 +165,7 @@ def train(
     """
     from harness.datasets.contamination import detect_contamination
     from harness.errors import HarnessError
-    from harness.training.identity import check_base_model
+    from harness.modelzoo.identity import check_base_model
     from harness.training.lora import train_lora
     from harness.training.recipes import get_recipe, load_source
 

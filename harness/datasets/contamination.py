@@ -21,7 +21,6 @@ from harness.hashing import sha256_text
 from harness.records import Record
 
 Severity = Literal["error", "warning"]
-SPLITS = ("train", "dev", "test")
 _PUNCT_WS = re.compile(r"[\s\W_]+", re.UNICODE)
 
 

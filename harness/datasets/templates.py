@@ -11,10 +11,9 @@ import re
 from pathlib import Path
 
 from harness.errors import HarnessError
-from harness.records import ATTR_CLS_CHOICES, ATTR_CLS_HEADER
+from harness.records import ATTR_CLS_HEADER
 from harness.safeio import read_json_file
 
-PLACEHOLDERS = ("[INPUT_TEXT]", "[LIST_MENTIONS]", "[LIST_LABELS]")
 _PLACEHOLDER_RE = re.compile(r"\[(INPUT_TEXT|LIST_MENTIONS|LIST_LABELS)\]")
 
 # IMCS-V2-SR (symptom recognition in one dialogue turn): header and labels as PromptCBLUE writes them.
@@ -39,19 +38,12 @@ NER_TEMPLATES: list[str] = [
     "医学实体抽取：\n[INPUT_TEXT]\n实体类型：[LIST_LABELS]\n答：",
 ]
 
-BUILTIN_TEMPLATES: dict[str, list[str]] = {
-    "CHIP-MDCFNPC": ATTR_CLS_TEMPLATES,
-    "IMCS-V2-SR": IMCS_SR_TEMPLATES,
-    "CMeEE-V2": NER_TEMPLATES,
-}
-
 # Every header a target of a known task_dataset starts with (used by `inspect`).
 HEADERS: dict[str, str] = {
     "CHIP-MDCFNPC": ATTR_CLS_HEADER,
     "IMCS-V2-SR": IMCS_SR_HEADER,
     "CMeEE-V2": NER_HEADER,
 }
-CHOICES: dict[str, list[str]] = {"CHIP-MDCFNPC": ATTR_CLS_CHOICES, "IMCS-V2-SR": IMCS_SR_CHOICES}
 
 
 def fill_template(template: str, input_text: str, mentions: str = "", labels: str = "") -> str:

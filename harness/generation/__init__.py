@@ -1,26 +1,11 @@
 """Generation backends (hf, vllm, openai) behind one `generate`, with a SQLite cache.
 
-Importing this package loads no backend: torch, transformers and vllm load on first use.
+Importing this package registers the built-in backends and loads none of their libraries:
+torch, transformers, vllm and httpx load on first use.
 """
 
-from harness.generation.base import (
-    BACKENDS,
-    Completion,
-    GenerateResult,
-    GenerationConfig,
-    HFOptions,
-    OpenAIOptions,
-    VLLMOptions,
-    generate,
-)
+from harness.generation.backends import BACKENDS, Completion
+from harness.generation.base import GenerateResult, generate
+from harness.generation.config import GenerationConfig
 
-__all__ = [
-    "BACKENDS",
-    "Completion",
-    "GenerateResult",
-    "GenerationConfig",
-    "HFOptions",
-    "OpenAIOptions",
-    "VLLMOptions",
-    "generate",
-]
+__all__ = ["BACKENDS", "Completion", "GenerateResult", "GenerationConfig", "generate"]

@@ -1,168 +1,27 @@
-"""Generation: the config, the backend protocol and registry, and `generate` (cache, resume, rows).
+"""Generation: `generate` (cache, resume, rows) over one registered backend.
 
 `generate(model, records, systems, config, cache_path=…)` builds every prompt with the prompt
 builder shared with training (`harness.prompts.build_prompt`), looks each one up in the SQLite
 cache, hands only the missing prompts to one backend engine that serves every system (adapters
 are never merged), commits each finished chunk to the cache, and returns one prediction row per
-(system, record) in the DESIGN.md form. Backends are imported only when used, so importing this
-module never imports torch, transformers or vllm.
+(system, record) in the form docs/design.md describes. Backends load their libraries only when
+used, so importing this module never imports torch, transformers or vllm.
 """
 
 from __future__ import annotations
 
-import importlib
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, Protocol
-
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from typing import Any
 
 from harness.errors import HarnessError
-from harness.generation.identity import adapter_identity, cache_key, model_identity
+from harness.generation.backends import Engine, get_backend
+from harness.generation.config import GenerationConfig
+from harness.generation.identity import cache_key
 from harness.hashing import sha256_text
 from harness.records import Record
-
-Dtype = Literal["auto", "float32", "bfloat16", "float16"]
-# Training's spelling of the same dtypes (TrainConfig.dtype), accepted here too.
-DTYPE_ALIASES = {"fp32": "float32", "bf16": "bfloat16", "fp16": "float16"}
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class HFOptions(_Strict):
-    """transformers backend options."""
-
-    device: str | None = Field(None, description="torch device; default cuda when available, else cpu")
-    trust_remote_code: bool = False
-    revision: str | None = None
-    max_batch_tokens: int | None = Field(
-        None, ge=1, description="optional cap on a padded batch: rows × longest prompt, in tokens"
-    )
-
-
-class VLLMOptions(_Strict):
-    """vLLM offline-engine options."""
-
-    tensor_parallel_size: int = Field(1, ge=1)
-    gpu_memory_utilization: float = Field(0.85, gt=0, le=1)
-    cpu_kvcache_gib: int = Field(
-        2, ge=1, description="KV cache GiB on the CPU build (VLLM_CPU_KVCACHE_SPACE)"
-    )
-    max_model_len: int | None = Field(None, ge=16)
-    enforce_eager: bool = True
-    chunk_size: int = Field(256, ge=1, description="prompts per engine call, and per cache commit")
-    trust_remote_code: bool = False
-    revision: str | None = None
-
-
-class OpenAIOptions(_Strict):
-    """OpenAI-compatible server options (`vllm serve`, TGI, a hosted API…)."""
-
-    base_url: str | None = Field(None, description="e.g. http://127.0.0.1:8000/v1")
-    api: Literal["completions", "chat"] = "completions"
-    api_key_env: str = Field("OPENAI_API_KEY", description="environment variable holding the key")
-    served_model: str | None = Field(None, description="the base model's served name (default: --model)")
-    concurrency: int = Field(8, ge=1)
-    timeout_s: float = Field(120.0, gt=0)
-    max_retries: int = Field(4, ge=0)
-    backoff_s: float = Field(0.5, ge=0, description="first retry delay; doubles each retry")
-    return_token_ids: bool = Field(
-        False, description="vLLM servers: fetch token ids and decode locally, as the hf/vllm backends do"
-    )
-    tokenizer: str | None = Field(
-        None,
-        description="api=completions: a local folder with the model's tokenizer and chat template "
-        "(default: --model when it is a local folder); never fetched from the hub",
-    )
-
-
-class GenerationConfig(_Strict):
-    """How to generate: the backend, the decoding, the batching and the cache policy."""
-
-    backend: Literal["hf", "vllm", "openai"] = "hf"
-    max_new_tokens: int = Field(256, ge=1)
-    stop: list[str] = Field(default_factory=list)
-    seed: int = 0
-    temperature: float = Field(0.0, ge=0, allow_inf_nan=False, description="0 = greedy (the default)")
-    top_p: float = Field(1.0, gt=0, le=1, allow_inf_nan=False)
-    batch_size: int = Field(
-        16, ge=1, description="hf: prompts per generate() call; a cache commit holds 4 batches' worth"
-    )
-    dtype: Dtype = "auto"
-    system_prompt: str | None = None
-    share_cache: bool = Field(False, description="let backends share cached greedy generations")
-    check_adapters: bool = Field(True, description="warn when an adapter's outputs equal the base's")
-    hf: HFOptions = Field(default_factory=HFOptions)
-    vllm: VLLMOptions = Field(default_factory=VLLMOptions)
-    openai: OpenAIOptions = Field(default_factory=OpenAIOptions)
-
-    @field_validator("dtype", mode="before")
-    @classmethod
-    def _dtype_alias(cls, v: Any) -> Any:
-        return DTYPE_ALIASES.get(v, v) if isinstance(v, str) else v
-
-    def decoding(self) -> dict[str, Any]:
-        """The decoding parameters: part of every cache key and every prediction row."""
-        return {
-            "max_new_tokens": self.max_new_tokens,
-            "stop": list(self.stop),
-            "seed": self.seed,
-            "temperature": self.temperature,
-            "top_p": self.top_p,
-            "greedy": self.temperature == 0,
-        }
-
-
-@dataclass(frozen=True)
-class Completion:
-    """One finished generation."""
-
-    text: str
-    n_tokens: int
-
-
-class Backend(Protocol):
-    """An engine loaded once for one model and every adapter it will serve."""
-
-    name: str
-    chunk_size: int
-    load_seconds: float  # time spent loading the engine (lazily, on the first generate call)
-    dtype: str | None  # the resolved torch dtype name; None when a server decides (openai)
-
-    def render(self, record: Record, system_prompt: str | None) -> str:
-        """The prompt text for one record (the shared prompt builder)."""
-        ...
-
-    def generate(
-        self, prompts: list[str], system: str | None, on_done: Callable[[int, int], None]
-    ) -> list[Completion]:
-        """Complete `prompts` for `system` (None = base model); call on_done(prompts, tokens)."""
-        ...
-
-    def close(self) -> None: ...
-
-
-# name -> "module:class"; imported on first use only (torch/vllm/httpx stay unloaded otherwise).
-BACKENDS: dict[str, str] = {
-    "hf": "harness.generation.hf:HFBackend",
-    "vllm": "harness.generation.vllm:VLLMBackend",
-    "openai": "harness.generation.openai:OpenAIBackend",
-}
-
-
-def load_backend(
-    model: str, adapters: dict[str, str], config: GenerationConfig
-) -> Backend:  # pragma: no cover - exercised through generate()
-    """Open the named backend for `model` serving every adapter in `adapters` (system → path)."""
-    target = BACKENDS.get(config.backend)
-    if target is None:
-        raise HarnessError(f"unknown backend {config.backend!r} (valid: {', '.join(BACKENDS)})")
-    module, attr = target.split(":")
-    return getattr(importlib.import_module(module), attr)(model, adapters, config)
 
 
 @dataclass
@@ -180,12 +39,6 @@ class GenerateResult:
     def all_rows(self) -> Iterator[dict[str, Any]]:
         for rows in self.rows.values():
             yield from rows
-
-
-def truncate_at_stop(text: str, stop: list[str]) -> str:
-    """Cut `text` before the first stop string (vLLM's and the OpenAI API's convention)."""
-    cut = min((i for s in stop if s and (i := text.find(s)) >= 0), default=-1)
-    return text if cut < 0 else text[:cut]
 
 
 def _chunks(items: list[Any], n: int) -> Iterator[list[Any]]:
@@ -217,17 +70,18 @@ def generate(
         raise HarnessError("no records to generate for")
     started = time.perf_counter()
     adapters = {name: a for name, a in systems.items() if a is not None}
-    model_id = model_identity(model, config)
-    adapter_ids = {name: adapter_identity(a, config.backend) for name, a in adapters.items()}
+    spec = get_backend(config.backend)
+    model_id = spec.model_identity(model, config)
+    adapter_ids = {name: spec.adapter_identity(a) for name, a in adapters.items()}
     decoding = config.decoding()
     backend_key = cache_backend(config)
 
-    backend: Backend | None = None
+    backend: Engine | None = None
     cache = GenerationCache(cache_path) if cache_path is not None else None
     stats: dict[str, Any] = {"backend": config.backend, "generated": 0, "cache_hits": 0, "new_tokens": 0}
     warnings: list[str] = [cache.notice] if cache is not None and cache.notice else []
     try:
-        backend = load_backend(model, adapters, config)
+        backend = spec.engine(model, adapters, config)
         stats["dtype"] = backend.dtype
         prompts = [backend.render(r, config.system_prompt) for r in records]
         keys = {
@@ -324,7 +178,7 @@ _CHECK_PROMPTS = 8
 
 
 def _check_adapters(
-    backend: Backend,
+    backend: Engine,
     prompts: list[str],
     systems: dict[str, str | None],
     texts: dict[str, list[str | None]],

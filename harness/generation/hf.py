@@ -16,7 +16,7 @@ its batch mates (measured bitwise on CPU: 0 of 48 differ). It costs batches: 96 
 61–114 tokens ran in 9 batches of up to 16 instead of 6, at the same median time on the tiny
 model (2 loaded CPU cores, fp32, 40 new tokens). `hf.max_batch_tokens` can cap a batch further
 (rows × width). dtype "auto" follows training's rule
-(`harness.training.lora.resolve_dtype`): bf16 on CUDA, and on CPUs with native bf16 for
+(`harness.modelzoo.identity.resolve_dtype`): bf16 on CUDA, and on CPUs with native bf16 for
 models from 50M parameters; else fp32.
 """
 
@@ -25,21 +25,30 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from pydantic import Field
 
 from harness.errors import HarnessError
-from harness.generation.base import DTYPE_ALIASES, Completion, GenerationConfig, truncate_at_stop
+from harness.generation.backends import Backend, Completion, Options, register, truncate_at_stop
+from harness.hashing import sha256_model_dir
+from harness.modelzoo.identity import check_base_model, model_identity, resolve_dtype
 from harness.prompts import build_prompt
 from harness.records import Record
 
+if TYPE_CHECKING:
+    from harness.generation.config import GenerationConfig
 
-def resolve_dtype(dtype: str, model: str) -> str:
-    """The torch dtype name `dtype` stands for: "auto" resolved by training's rule, in torch's names."""
-    from harness.training.lora import resolve_dtype as training_dtype
 
-    if dtype != "auto":
-        return DTYPE_ALIASES.get(dtype, dtype)
-    return DTYPE_ALIASES[training_dtype("auto", model)]
+class HFOptions(Options):
+    """transformers backend options."""
+
+    device: str | None = Field(None, description="torch device; default cuda when available, else cpu")
+    trust_remote_code: bool = False
+    revision: str | None = None
+    max_batch_tokens: int | None = Field(
+        None, ge=1, description="optional cap on a padded batch: rows × longest prompt, in tokens"
+    )
 
 
 def load_tokenizer(
@@ -139,8 +148,6 @@ def plan_batches(lengths: list[int], batch_size: int, budget: int | None = None)
 
 def check_model(model: str, backend: str) -> None:
     """A clear error before any load for a model folder that is not one, or a hub id out of reach."""
-    from harness.training.identity import check_base_model
-
     if backend == "vllm" and Path(model).is_file():
         return  # vLLM loads a single GGUF file
     check_base_model(model, "model")
@@ -193,8 +200,6 @@ class LocalBackend:
 
 class HFBackend(LocalBackend):
     """transformers + peft; one model in memory serves the base and every adapter."""
-
-    name = "hf"
 
     def __init__(self, model: str, adapters: dict[str, str], config: GenerationConfig):
         opts = config.hf
@@ -301,3 +306,21 @@ class HFBackend(LocalBackend):
 
     def close(self) -> None:
         self.model = None
+
+
+def adapter_folder_identity(adapter: str) -> str:
+    """A LoRA folder's content hash (the in-process backends load adapters from folders only)."""
+    if not Path(adapter).is_dir():
+        raise HarnessError(f"adapter folder not found: {adapter}")
+    return "tree:" + sha256_model_dir(adapter)
+
+
+register(
+    Backend(
+        name="hf",
+        options=HFOptions,
+        engine=HFBackend,
+        model_identity=lambda model, config: model_identity(model, config.hf.revision),
+        adapter_identity=adapter_folder_identity,
+    )
+)

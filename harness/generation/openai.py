@@ -28,20 +28,46 @@ import os
 import random
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal
+
+from pydantic import Field
 
 from harness.errors import HarnessError
-from harness.generation.base import Completion, GenerationConfig, truncate_at_stop
+from harness.generation.backends import Backend, Completion, Options, register, truncate_at_stop
+from harness.hashing import sha256_model_dir
+from harness.modelzoo.identity import model_identity
 from harness.prompts import build_prompt, chat_messages
 from harness.records import Record
+
+if TYPE_CHECKING:
+    from harness.generation.config import GenerationConfig
 
 _RETRY_STATUS = {408, 409, 429, 500, 502, 503, 504}
 
 
+class OpenAIOptions(Options):
+    """OpenAI-compatible server options (`vllm serve`, TGI, a hosted API…)."""
+
+    base_url: str | None = Field(None, description="e.g. http://127.0.0.1:8000/v1")
+    api: Literal["completions", "chat"] = "completions"
+    api_key_env: str = Field("OPENAI_API_KEY", description="environment variable holding the key")
+    served_model: str | None = Field(None, description="the base model's served name (default: --model)")
+    concurrency: int = Field(8, ge=1)
+    timeout_s: float = Field(120.0, gt=0)
+    max_retries: int = Field(4, ge=0)
+    backoff_s: float = Field(0.5, ge=0, description="first retry delay; doubles each retry")
+    return_token_ids: bool = Field(
+        False, description="vLLM servers: fetch token ids and decode locally, as the hf/vllm backends do"
+    )
+    tokenizer: str | None = Field(
+        None,
+        description="api=completions: a local folder with the model's tokenizer and chat template "
+        "(default: --model when it is a local folder); never fetched from the hub",
+    )
+
+
 class OpenAIBackend:
     """Concurrent requests to one OpenAI-compatible server; adapters are served model names."""
-
-    name = "openai"
 
     def __init__(self, model: str, adapters: dict[str, str], config: GenerationConfig):
         opts = config.openai
@@ -165,3 +191,28 @@ class OpenAIBackend:
 
     def close(self) -> None:
         pass
+
+
+def served_model_identity(model: str, config: GenerationConfig) -> str:
+    """A local folder or file by its content; otherwise the server and the name it serves."""
+    if Path(model).exists():
+        return model_identity(model)
+    return f"openai:{config.openai.base_url}|{config.openai.served_model or model}"
+
+
+def served_adapter_identity(adapter: str) -> str:
+    """A LoRA folder's content hash; a served name is its own identity."""
+    if Path(adapter).is_dir():
+        return "tree:" + sha256_model_dir(adapter)
+    return f"served:{adapter}"
+
+
+register(
+    Backend(
+        name="openai",
+        options=OpenAIOptions,
+        engine=OpenAIBackend,
+        model_identity=served_model_identity,
+        adapter_identity=served_adapter_identity,
+    )
+)

@@ -5,8 +5,9 @@ from __future__ import annotations
 import time
 from types import TracebackType
 
-from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+from harness.progress import stderr_console
 
 
 class GenerationProgress:
@@ -23,7 +24,7 @@ class GenerationProgress:
                 MofNCompleteColumn(),
                 TextColumn("{task.fields[rate]} tok/s"),
                 TimeRemainingColumn(),
-                console=Console(stderr=True),
+                console=stderr_console(),  # shared: the vLLM engine start shows under it
                 transient=False,
             )
             self._task = self._progress.add_task(description, total=total, rate="-")

@@ -35,11 +35,33 @@ import os
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from pydantic import Field
 
 from harness.errors import HarnessError
-from harness.generation.base import Completion, GenerationConfig, truncate_at_stop
-from harness.generation.hf import LocalBackend, encode
+from harness.generation.backends import Backend, Completion, Options, register, truncate_at_stop
+from harness.generation.hf import LocalBackend, adapter_folder_identity, encode
+from harness.modelzoo.identity import model_identity
+
+if TYPE_CHECKING:
+    from harness.generation.config import GenerationConfig
+
+
+class VLLMOptions(Options):
+    """vLLM offline-engine options."""
+
+    tensor_parallel_size: int = Field(1, ge=1)
+    gpu_memory_utilization: float = Field(0.85, gt=0, le=1)
+    cpu_kvcache_gib: int = Field(
+        2, ge=1, description="KV cache GiB on the CPU build (VLLM_CPU_KVCACHE_SPACE)"
+    )
+    max_model_len: int | None = Field(None, ge=16)
+    enforce_eager: bool = True
+    chunk_size: int = Field(256, ge=1, description="prompts per engine call, and per cache commit")
+    trust_remote_code: bool = False
+    revision: str | None = None
+
 
 _VLLM_LORA_RANKS = (1, 8, 16, 32, 64, 128, 256, 320, 512)
 
@@ -75,8 +97,6 @@ def _set_env(config: GenerationConfig) -> None:
 
 class VLLMBackend(LocalBackend):
     """One `vllm.LLM` engine for the base model and every adapter."""
-
-    name = "vllm"
 
     def __init__(self, model: str, adapters: dict[str, str], config: GenerationConfig):
         opts = config.vllm
@@ -128,8 +148,13 @@ class VLLMBackend(LocalBackend):
                 max_lora_rank=max_lora_rank(list(self.adapters.values())),
                 max_loras=len(self.adapters),
             )
+        from harness.progress import stages
+
         try:
-            self.llm = LLM(**kwargs)
+            # the engine start (weights, compile, KV cache) is a minute of silence otherwise
+            with stages("starting vLLM engine…", 1) as stage:
+                stage(Path(self.model_name).name or self.model_name)
+                self.llm = LLM(**kwargs)
         except Exception as e:  # vLLM raises many types for a bad model or config
             raise HarnessError(f"vLLM could not load {self.model_name}: {type(e).__name__}: {e}") from e
         self._requests = {
@@ -197,3 +222,14 @@ class VLLMBackend(LocalBackend):
         set_threads, threads = self._torch_threads
         torch.set_num_threads = set_threads
         torch.set_num_threads(threads)
+
+
+register(
+    Backend(
+        name="vllm",
+        options=VLLMOptions,
+        engine=VLLMBackend,
+        model_identity=lambda model, config: model_identity(model, config.vllm.revision),
+        adapter_identity=adapter_folder_identity,
+    )
+)

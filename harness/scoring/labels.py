@@ -109,8 +109,3 @@ def canonical_label(raw: str) -> str | None:
     if len(_cache) < 100_000:
         _cache[raw] = found
     return found
-
-
-def known_forms() -> dict[str, str]:
-    """A copy of the surface form -> canonical label table (for docs and tests)."""
-    return dict(_FORMS)

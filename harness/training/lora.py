@@ -28,9 +28,10 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from harness.errors import HarnessError
 from harness.hashing import sha256_json
 from harness.jsonl import write_json
+from harness.modelzoo.identity import canonical_dtype, check_base_model, model_identity, resolve_dtype
 from harness.records import Record
 from harness.safeio import read_json_file
-from harness.training.identity import check_base_model, model_identity, run_key
+from harness.training.identity import run_key
 
 DEFAULT_TARGETS = ["q_proj", "k_proj", "v_proj", "o_proj"]
 log = logging.getLogger(__name__)
@@ -61,7 +62,9 @@ class TrainConfig(BaseModel):
     lr_scheduler: Literal["linear", "cosine", "constant", "constant_with_warmup"] = "linear"
     max_length: int = Field(1024, ge=16)
     seed: int = Field(0, ge=0, lt=2**32)  # numpy's seed range
-    dtype: Literal["auto", "bf16", "fp32"] = "auto"
+    dtype: Literal["auto", "bfloat16", "float32"] = Field(
+        "auto", description="bf16 and fp32 are accepted too (harness.modelzoo.identity)"
+    )
     eval_steps: int = Field(50, ge=1)
     save_steps: int = Field(50, ge=1)
     save_total_limit: int = Field(2, ge=1)
@@ -69,6 +72,8 @@ class TrainConfig(BaseModel):
     group_by_length: bool = True
     system_prompt: str | None = None
     merge: bool = False  # not part of the content address: merging never changes the adapter
+
+    _dtype = field_validator("dtype", mode="before")(canonical_dtype)
 
     @field_validator("target_modules", mode="before")
     @classmethod
@@ -97,7 +102,7 @@ class TrainResult:
     seconds: float
     skipped: bool
     key: str
-    dtype: str = "fp32"
+    dtype: str = "float32"
     data: dict[str, Any] = field(default_factory=dict)  # encode stats: examples, truncated, tokens…
     tokens_per_s: float | None = None  # input (non-padding) tokens per second of training
     peak_rss_mib: float | None = None  # peak resident memory of the process, up to the end of training
@@ -140,7 +145,7 @@ class TrainResult:
             seconds=d["seconds"],
             skipped=skipped,
             key=d["key"],
-            dtype=d.get("dtype", "fp32"),
+            dtype=d.get("dtype", "float32"),
             data=d.get("data", {}),
             tokens_per_s=d.get("tokens_per_s"),
             peak_rss_mib=d.get("peak_rss_mib"),
@@ -149,45 +154,6 @@ class TrainResult:
             resumed_from_step=d.get("resumed_from_step"),
             resumes=d.get("resumes", []),
         )
-
-
-# Below this many parameters, CPU bf16 autocast costs more in casts than it saves in matmuls.
-CPU_BF16_MIN_PARAMS = 50_000_000
-
-
-def resolve_dtype(choice: str, base_model: str | None = None) -> str:
-    """'auto' → bf16 on a CUDA device that supports it; on CPU, bf16 only for big models.
-
-    Measured on this project's 2-core CPU (AMX): the 1.5M-parameter tiny model trains ~7x
-    slower with bf16 autocast (1.7k vs 12.8k tokens/s), while a Qwen2.5-0.5B-shaped model
-    trains ~3x faster in bf16 (35 vs 105 s per 2×1024-token step, 9.6 vs 13.2 GB peak RSS).
-    So 'auto' on a CPU with native bf16 picks bf16 from CPU_BF16_MIN_PARAMS parameters up.
-    """
-    if choice != "auto":
-        return choice
-    import torch
-
-    if torch.cuda.is_available():
-        return "bf16" if torch.cuda.is_bf16_supported() else "fp32"
-    cpu = getattr(torch, "cpu", None)
-    native = any(
-        getattr(cpu, f, lambda: False)() for f in ("_is_amx_tile_supported", "_is_avx512_bf16_supported")
-    )
-    size = estimate_parameters(base_model) if base_model and native else None
-    return "bf16" if size is not None and size >= CPU_BF16_MIN_PARAMS else "fp32"
-
-
-def estimate_parameters(base_model: str) -> int | None:
-    """Parameter count from the model's config (no weights loaded), or None when unknown."""
-    try:
-        from transformers import AutoConfig
-
-        c = AutoConfig.from_pretrained(base_model, local_files_only=True)
-        h, n, v = c.hidden_size, c.num_hidden_layers, c.vocab_size
-        inter = getattr(c, "intermediate_size", 4 * h)
-    except Exception:  # not a local or cached transformers model: stay on the safe side (fp32)
-        return None
-    return v * h + n * (4 * h * h + 3 * h * inter)
 
 
 def last_checkpoint(ckpt_root: Path) -> Path | None:
@@ -293,7 +259,7 @@ def _train(
     out_dir: Path,
     config: TrainConfig,
     key: str,
-    identity: dict[str, str],
+    identity: str,
     progress: bool,
 ) -> TrainResult:
     done_file = out_dir / "DONE.json"
@@ -361,7 +327,7 @@ def merge_adapter(base_model: str, adapter_dir: Path, merged_dir: Path, dtype: s
     from peft import PeftModel
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    torch_dtype = torch.bfloat16 if resolve_dtype(dtype, base_model) == "bf16" else torch.float32
+    torch_dtype = torch.bfloat16 if resolve_dtype(dtype, base_model) == "bfloat16" else torch.float32
     base = AutoModelForCausalLM.from_pretrained(base_model, dtype=torch_dtype)
     merged = PeftModel.from_pretrained(base, str(adapter_dir)).merge_and_unload()
     merged.save_pretrained(merged_dir, safe_serialization=True)

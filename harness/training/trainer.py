@@ -32,9 +32,10 @@ from transformers import Trainer
 from transformers.trainer_pt_utils import LengthGroupedSampler, get_length_grouped_indices
 
 from harness.errors import HarnessError
+from harness.modelzoo.identity import resolve_dtype
 from harness.records import Record
 from harness.training.data import IGNORE_INDEX, PadCollator, encode_records
-from harness.training.lora import TrainConfig, _optim, resolve_dtype
+from harness.training.lora import TrainConfig, _optim
 
 log = logging.getLogger(__name__)
 
@@ -169,7 +170,7 @@ def run_trainer(
     # autocasts, and peft keeps the adapter weights in fp32 so the optimizer state stays exact.
     try:
         model = AutoModelForCausalLM.from_pretrained(
-            base_model, dtype=torch.bfloat16 if dtype == "bf16" else torch.float32
+            base_model, dtype=torch.bfloat16 if dtype == "bfloat16" else torch.float32
         )
     except (OSError, SafetensorError) as e:  # missing or damaged weight files
         raise HarnessError(f"cannot load the model {base_model}: {e}") from None
@@ -197,7 +198,7 @@ def run_trainer(
         warmup_steps=config.warmup_ratio,  # transformers 5: a float < 1 is a ratio
         lr_scheduler_type=config.lr_scheduler,
         optim=_optim(),
-        bf16=dtype == "bf16",
+        bf16=dtype == "bfloat16",
         seed=config.seed,
         data_seed=config.seed,
         eval_strategy="steps" if has_dev else "no",

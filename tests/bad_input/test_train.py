@@ -72,7 +72,8 @@ def folder(name: str) -> Callable[[Path], None]:
 
 def run_dir(tmp: Path) -> Path:
     """Where `harness train` BASE --data data.jsonl puts its run (the address train_lora computes)."""
-    from harness.training.identity import model_identity, run_key
+    from harness.modelzoo.identity import model_identity
+    from harness.training.identity import run_key
     from harness.training.lora import FORMAT_VERSION, TrainConfig
 
     train = read_records(tmp / "data.jsonl").records

@@ -45,8 +45,9 @@ def test_attr_cls_records_have_all_labels_and_parse_back_exactly() -> None:
         assert len(pairs) == len(entities)  # every line survives the official rule
         listed = rec.input.split("\n")[-3].split("：", 1)[1].split("，")
         assert listed == entities  # the entity list in the prompt, in target order
+        dialogue = "\n".join(line for line in rec.input.split("\n") if line.startswith(("患者：", "医生：")))
         for entity in entities:
-            assert entity in rec.input.split("\n", 1)[1] or entity in rec.input
+            assert entity in dialogue, (entity, rec.input)  # said in a turn, not only listed
         labels.update(label for _, label in pairs)
     assert set(labels) == set(LONG_LABELS.values())
 

@@ -15,20 +15,43 @@ from pydantic import ValidationError
 from harness.cli import cli
 from harness.commands.generate import output_paths, parse_adapters
 from harness.errors import HarnessError
-from harness.generation import GenerationConfig
-from harness.generation.base import cache_backend, truncate_at_stop
+from harness.generation import BACKENDS, GenerationConfig
+from harness.generation.backends import truncate_at_stop
+from harness.generation.base import cache_backend
 from harness.generation.cache import GenerationCache
-from harness.generation.identity import adapter_identity, cache_key, model_identity
+from harness.generation.identity import cache_key
+from harness.suite import format_errors
 
 
-def test_config_rejects_unknown_keys_and_names_the_valid_ones() -> None:
+@pytest.mark.parametrize(
+    ("settings", "message"),
+    [
+        (
+            {"max_tokens": 5},
+            "generation.max_tokens: unknown key; valid: backend, max_new_tokens, stop, seed, temperature, "
+            "top_p, batch_size, dtype, system_prompt, share_cache, check_adapters, hf, openai, vllm",
+        ),
+        (
+            {"vllm": {"tensor_parallel": 2}},
+            "generation.vllm.tensor_parallel: unknown key; valid: tensor_parallel_size, "
+            "gpu_memory_utilization, cpu_kvcache_gib, max_model_len, enforce_eager, chunk_size, "
+            "trust_remote_code, revision",
+        ),
+        ({"backend": "tgi"}, "generation.backend: unknown backend 'tgi'; valid: hf, openai, vllm"),
+    ],
+)
+def test_config_rejects_unknown_keys_and_names_the_valid_ones(settings: dict, message: str) -> None:
+    """What a suite's `generation:` block says back (suite.format_errors), one line per problem."""
     with pytest.raises(ValidationError) as e:
-        GenerationConfig(max_tokens=5)  # type: ignore[call-arg]
-    assert "max_tokens" in str(e.value)
-    with pytest.raises(ValidationError):
-        GenerationConfig(vllm={"tensor_parallel": 2})
-    with pytest.raises(ValidationError):
-        GenerationConfig(backend="tgi")  # type: ignore[arg-type]
+        GenerationConfig(**settings)
+    assert format_errors(e.value, prefix="generation", root=GenerationConfig) == [message]
+
+
+def test_every_registered_backend_has_its_options_block() -> None:
+    config = GenerationConfig()
+    for name, backend in BACKENDS.items():
+        assert isinstance(getattr(config, name), backend.options)
+        assert GenerationConfig(backend=name).backend == name
 
 
 def test_config_defaults_are_greedy() -> None:
@@ -81,27 +104,53 @@ def test_cache_is_shared_across_backends_only_for_greedy(kw: dict, expected: str
     assert cache_backend(GenerationConfig(backend="vllm", **kw)) == expected
 
 
-def test_model_identity_hashes_weights_and_config(tmp_path: Path) -> None:
+@pytest.mark.parametrize("backend", ["hf", "vllm", "openai"])
+def test_model_identity_hashes_weights_and_config(tmp_path: Path, backend: str) -> None:
     (tmp_path / "config.json").write_text("{}")
     (tmp_path / "model.safetensors").write_bytes(b"1")
     (tmp_path / "README.md").write_text("docs do not change outputs")
-    cfg = GenerationConfig()
-    first = model_identity(str(tmp_path), cfg)
+    cfg = GenerationConfig(backend=backend)
+    identity = BACKENDS[backend].model_identity
+    first = identity(str(tmp_path), cfg)
+    assert first.startswith("tree:")
     (tmp_path / "README.md").write_text("edited")
-    assert model_identity(str(tmp_path), cfg) == first
+    assert identity(str(tmp_path), cfg) == first
     (tmp_path / "model.safetensors").write_bytes(b"2")
-    assert model_identity(str(tmp_path), cfg) != first
-    assert model_identity("Qwen/Qwen2.5-0.5B-Instruct", cfg) == "hub:Qwen/Qwen2.5-0.5B-Instruct@main"
-    served = model_identity("m", GenerationConfig(backend="openai", openai={"base_url": "http://h/v1"}))
-    assert served == "openai:http://h/v1|m"
+    second = identity(str(tmp_path), cfg)
+    assert second != first
+    (tmp_path / "config.json").write_text('{"hidden_size": 8}')
+    assert identity(str(tmp_path), cfg) not in {first, second}
+
+
+@pytest.mark.parametrize(
+    ("backend", "options", "model", "expected"),
+    [
+        ("hf", {}, "Qwen/Qwen2.5-0.5B-Instruct@abc123", "hub:Qwen/Qwen2.5-0.5B-Instruct@abc123"),
+        ("hf", {"hf": {"revision": "v1"}}, "org/no-such-model-xyz", "hub:org/no-such-model-xyz@v1"),
+        ("vllm", {"vllm": {"revision": "v2"}}, "org/no-such-model-xyz", "hub:org/no-such-model-xyz@v2"),
+        ("hf", {}, "org/no-such-model-xyz", "hub:org/no-such-model-xyz@main"),  # not in the HF cache
+        ("openai", {"openai": {"base_url": "http://h/v1"}}, "m", "openai:http://h/v1|m"),
+        (
+            "openai",
+            {"openai": {"base_url": "http://h/v1", "served_model": "s"}},
+            "org/m",
+            "openai:http://h/v1|s",
+        ),
+    ],
+)
+def test_model_identity_of_a_name(backend: str, options: dict, model: str, expected: str) -> None:
+    cfg = GenerationConfig(backend=backend, **options)
+    assert BACKENDS[backend].model_identity(model, cfg) == expected
 
 
 def test_adapter_identity(tmp_path: Path) -> None:
     (tmp_path / "adapter_config.json").write_text('{"r": 8}')
-    assert adapter_identity(str(tmp_path), "hf").startswith("tree:")
-    assert adapter_identity("r1-lora", "openai") == "served:r1-lora"
-    with pytest.raises(HarnessError, match="adapter folder not found"):
-        adapter_identity(str(tmp_path / "missing"), "vllm")
+    for backend in ("hf", "vllm", "openai"):
+        assert BACKENDS[backend].adapter_identity(str(tmp_path)).startswith("tree:")
+    assert BACKENDS["openai"].adapter_identity("r1-lora") == "served:r1-lora"
+    for backend in ("hf", "vllm"):
+        with pytest.raises(HarnessError, match="adapter folder not found"):
+            BACKENDS[backend].adapter_identity(str(tmp_path / "missing"))
 
 
 def test_cache_roundtrip_wal_and_second_connection(tmp_path: Path) -> None:
@@ -232,12 +281,17 @@ def test_padded_width_depends_on_the_prompt_alone_and_always_pads() -> None:
     ]
 
 
-def test_dtype_aliases_and_auto() -> None:
-    from harness.generation.hf import resolve_dtype
+@pytest.mark.parametrize(
+    ("given", "stored"), [("bf16", "bfloat16"), ("fp32", "float32"), ("fp16", "float16")]
+)
+def test_dtype_short_spellings_become_torch_names(given: str, stored: str) -> None:
+    from harness.modelzoo.identity import resolve_dtype
+    from harness.training.lora import TrainConfig
 
-    assert GenerationConfig(dtype="bf16").dtype == "bfloat16"  # training's spelling works here too
-    assert resolve_dtype("fp32", "m") == "float32"
-    assert resolve_dtype("auto", "/no/such/model") in {"float32", "bfloat16"}
+    assert GenerationConfig(dtype=given).dtype == stored
+    assert resolve_dtype(given, "m") == stored
+    if stored != "float16":  # training runs in bf16 or fp32 only
+        assert TrainConfig(dtype=given).dtype == stored
 
 
 def _damage(path: Path, how: str) -> None:

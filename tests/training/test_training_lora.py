@@ -13,8 +13,8 @@ from click.testing import CliRunner
 from pydantic import ValidationError
 
 from harness.cli import cli
+from harness.modelzoo.identity import model_identity
 from harness.records import Record, read_records, write_records
-from harness.training.identity import model_identity
 from harness.training.lora import TrainConfig, last_checkpoint, train_lora
 
 FAST = {"target_modules": "all-linear", "lr": 5e-3, "batch_size": 8, "grad_accum": 1}
@@ -99,11 +99,7 @@ def test_model_identity_tracks_files_and_hub_revisions(tmp_path: Path) -> None:
     assert model_identity(str(tmp_path)) == before
     (tmp_path / "model.safetensors").write_bytes(b"b")
     assert model_identity(str(tmp_path)) != before
-    assert model_identity("Qwen/Qwen2.5-0.5B-Instruct@abc123") == {
-        "kind": "hub",
-        "id": "Qwen/Qwen2.5-0.5B-Instruct",
-        "revision": "abc123",
-    }
+    assert model_identity("Qwen/Qwen2.5-0.5B-Instruct@abc123") == "hub:Qwen/Qwen2.5-0.5B-Instruct@abc123"
 
 
 @pytest.mark.slow
@@ -256,7 +252,7 @@ def test_auto_dtype_on_cpu_depends_on_model_size(tiny_model_dir: Path, tmp_path:
     import torch
     from transformers import Qwen2Config
 
-    from harness.training.lora import estimate_parameters, resolve_dtype
+    from harness.modelzoo.identity import estimate_parameters, resolve_dtype
 
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
     big = tmp_path / "qwen05b-config"
@@ -264,7 +260,7 @@ def test_auto_dtype_on_cpu_depends_on_model_size(tiny_model_dir: Path, tmp_path:
                 num_attention_heads=14, num_key_value_heads=2).save_pretrained(big)  # fmt: skip
     assert 400e6 < estimate_parameters(str(big)) < 600e6
     native = torch.cpu._is_amx_tile_supported() or torch.cpu._is_avx512_bf16_supported()
-    assert resolve_dtype("auto", str(big)) == ("bf16" if native else "fp32")
-    assert resolve_dtype("auto", str(tiny_model_dir)) == "fp32"
-    assert resolve_dtype("auto", str(tmp_path / "missing")) == "fp32"
-    assert resolve_dtype("bf16", str(tiny_model_dir)) == "bf16"
+    assert resolve_dtype("auto", str(big)) == ("bfloat16" if native else "float32")
+    assert resolve_dtype("auto", str(tiny_model_dir)) == "float32"
+    assert resolve_dtype("auto", str(tmp_path / "missing")) == "float32"
+    assert resolve_dtype("bf16", str(tiny_model_dir)) == "bfloat16"
