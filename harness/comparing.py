@@ -8,13 +8,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from rich.console import Console
-from rich.table import Table
-
 from harness.errors import HarnessError
-from harness.gate import Counts, fmt_p, load_counts, paired, run_systems
-from harness.reporting.data import HEADLINE, STAT_METRICS
+from harness.gate import Counts, load_counts, paired, per_task_rows, run_systems
 from harness.runs import RunDir, open_run
+from harness.scoring.catalogue import HEADLINE, STAT_METRICS
 
 
 def parse_ref(ref: str) -> tuple[RunDir, str]:
@@ -61,21 +58,37 @@ def compare_systems(
             f"{ca.sample_ids[0]!r}; {b_ref}: {len(cb.sample_ids)}, e.g. {cb.sample_ids[0]!r}): they were "
             "scored on different test sets, so there is nothing to pair"
         )
-    tests = [paired(ca, cb, m, "paired_bootstrap", resamples=resamples, seed=seed) for m in wanted]
+    # a run of several tasks: the micro metrics on all samples, then each task's (`by_task.TASK.…`)
+    tests = []
+    for name, stat, _, a, b in per_task_rows([{"metric": m, "tolerance": 0.0} for m in wanted], ca, cb):
+        tests.append(
+            {**paired(a, b, stat, "paired_bootstrap", resamples=resamples, seed=seed), "metric": name}
+        )
     fixed, broken, shared = outcome_changes(ca, cb)
     pos = {s: i for i, s in enumerate(cb.sample_ids)}
     pairs = [(i, pos[s]) for i, s in enumerate(ca.sample_ids) if s in pos]
     ok_a, ok_b = ca.correct(), cb.correct()
     mc = mcnemar([bool(ok_a[i]) for i, _ in pairs], [bool(ok_b[j]) for _, j in pairs])
+    label_a, label_b = side_labels(run_a, sys_a, run_b, sys_b)
     return {
-        "a": {"run": str(run_a.root), "system": sys_a, "samples": len(ca.sample_ids)},
-        "b": {"run": str(run_b.root), "system": sys_b, "samples": len(cb.sample_ids)},
+        "a": {"run": str(run_a.root), "system": sys_a, "label": label_a, "samples": len(ca.sample_ids)},
+        "b": {"run": str(run_b.root), "system": sys_b, "label": label_b, "samples": len(cb.sample_ids)},
         "shared_samples": shared,
         "metrics": tests,
         "mcnemar": {**mc, "unit": "sample (all gold entities right, nothing extra)"},
         "fixed": fixed,
         "broken": broken,
     }
+
+
+def side_labels(run_a: RunDir, sys_a: str, run_b: RunDir, sys_b: str) -> tuple[str, str]:
+    """What names each side in the table: its system, or `run:system` when both sides are systems
+    of one name (before/after a rescore) in two runs; the full folder when the run names clash too."""
+    if sys_a != sys_b or run_a.root.resolve() == run_b.root.resolve():
+        return sys_a, sys_b
+    if run_a.root.name != run_b.root.name:
+        return f"{run_a.root.name}:{sys_a}", f"{run_b.root.name}:{sys_b}"
+    return f"{run_a.root}:{sys_a}", f"{run_b.root}:{sys_b}"
 
 
 def outcome_changes(a: Counts, b: Counts) -> tuple[list[str], list[str], int]:
@@ -91,52 +104,3 @@ def outcome_changes(a: Counts, b: Counts) -> tuple[list[str], list[str], int]:
         elif ok and not ok_b[sid]:
             broken.append(sid)
     return fixed, broken, shared
-
-
-def print_comparison(result: dict[str, Any], console: Console, *, max_list: int = 20) -> None:
-    from harness.reporting.terminal import packed_tables
-
-    a, b = result["a"]["system"], result["b"]["system"]
-    title = f"{b} vs {a}: paired on {result['shared_samples']} shared samples (Δ = {b} − {a})"
-    headers = (a, b, "Δ", "95% CI of Δ", "p (paired bootstrap)")
-    rows = []
-    for t in result["metrics"]:
-        style = "green" if t["diff"] > 0 else "red" if t["diff"] < 0 else ""
-        diff = f"{t['diff']:+.4f}"
-        cells = (
-            f"{t['a']:.4f}",
-            f"{t['b']:.4f}",
-            f"[{style}]{diff}[/]" if style else diff,
-            f"[{t['ci'][0]:+.4f}, {t['ci'][1]:+.4f}]",
-            fmt_p(t["p_value"], t.get("resamples")),
-        )
-        rows.append((t["metric"], cells))
-
-    def make(group: list[int], first: bool) -> Table:
-        # the metric names every row, so columns that do not fit go to a second table
-        table = Table(title=title if first else f"{title} (continued)", title_justify="left")
-        table.add_column("metric", no_wrap=True)
-        for i in group:
-            table.add_column(headers[i], justify="right", no_wrap=True)
-        for metric, cells in rows:
-            table.add_row(metric, *(cells[i] for i in group))
-        return table
-
-    tables = packed_tables(console, len(headers), make)
-    if tables is not None:
-        for table in tables:
-            console.print(table)
-    else:
-        console.print(title, highlight=False)
-        for metric, cells in rows:
-            console.print(f"{metric}: " + "; ".join(f"{h} {c}" for h, c in zip(headers, cells, strict=True)))
-    mc = result["mcnemar"]
-    console.print(
-        f"McNemar (per sample): {mc['b01']} fixed, {mc['b10']} broken, p = {mc['p_value']:.4g}"
-        f"{' (exact)' if mc.get('exact') else ''}"
-    )
-    for name in ("fixed", "broken"):
-        ids = result[name]
-        more = f" and {len(ids) - max_list} more" if len(ids) > max_list else ""
-        # wrapped between ids, never inside one
-        console.print(f"{name} ({len(ids)}): {', '.join(ids[:max_list]) or '–'}{more}", highlight=False)

@@ -19,9 +19,10 @@ from xml.sax.saxutils import quoteattr
 
 from harness.errors import HarnessError
 from harness.jsonl import atomic_write_text
-from harness.reporting.data import STAT_METRICS, metric_value
 from harness.runs import RunDir, write_doc
 from harness.safeio import json_problem, read_json_file, read_text
+from harness.scoring.catalogue import STAT_METRICS, metric_value
+from harness.scoring.contract import check_version
 
 BASELINE_VERSION = 1
 # Bootstrap resamples the gate and `harness compare` accept: fewer cannot resolve p < 0.05,
@@ -33,7 +34,7 @@ MAX_COUNT = 2**53
 # The top-level keys of a baseline, of one system in it, and of a run's counts file.
 BASELINE_KEYS = ("version", "suite", "run", "created", "settings", "systems")
 SYSTEM_KEYS = ("metrics", "sample_ids", "counts")
-COUNTS_KEYS = ("sample_ids", "counts")
+COUNTS_KEYS = ("sample_ids", "counts", "tasks")
 
 
 @dataclass
@@ -42,6 +43,7 @@ class Counts:
 
     sample_ids: list[str]
     counts: Any  # numpy array (samples, columns)
+    tasks: list[str] | None = None  # each sample's task (a run's counts file; a baseline has none)
 
     @classmethod
     def from_json(cls, d: Any, where: str = "counts", path: str = "") -> Counts:
@@ -91,7 +93,26 @@ class Counts:
                             f"{where}: {at}counts[{i}][{j}]: expected a finite non-negative integer, got {_show(v)}"
                         )
             matrix = _count_matrix(rows, checked=True)
-        return cls(sample_ids=list(ids), counts=matrix)
+        tasks = d.get("tasks")
+        if tasks is not None and not (
+            isinstance(tasks, list)
+            and len(tasks) == len(ids)
+            and all(isinstance(t, str) and t for t in tasks)
+        ):
+            raise HarnessError(f"{where}: {at}tasks: expected one task name (a string) per sample_id")
+        return cls(sample_ids=list(ids), counts=matrix, tasks=tasks)
+
+    def task_names(self) -> list[str]:
+        """The tasks of the samples, in first-seen order ([] when the file does not say)."""
+        return list(dict.fromkeys(self.tasks or ()))
+
+    def only(self, ids: set[str]) -> Counts:
+        """The rows of these sample ids."""
+        keep = [i for i, s in enumerate(self.sample_ids) if s in ids]
+        return Counts([self.sample_ids[i] for i in keep], self.counts[keep], None)
+
+    def of_task(self, task: str) -> set[str]:
+        return {s for s, t in zip(self.sample_ids, self.tasks or (), strict=False) if t == task}
 
     def correct(self) -> Any:
         """Per-sample correctness: every gold entity labelled right and nothing extra predicted."""
@@ -182,6 +203,7 @@ def read_scores(run: RunDir) -> dict[str, Any]:
     where = str(run.scores)
     if not isinstance(doc, dict):
         raise HarnessError(f"{where}: expected a JSON object, got {_kind(doc)}")
+    check_version(doc, where, str(run.root))
     systems = doc.get("systems")
     if not isinstance(systems, dict):
         raise HarnessError(f"{where}: systems: expected an object of score summaries, got {_kind(systems)}")
@@ -402,12 +424,13 @@ def check_baseline(doc: Any, where: str) -> None:
             raise HarnessError(
                 f"{where}: {key}: missing; is this a harness baseline? ({_create_hint(Path(where))})"
             )
-    _unknown_keys(doc, BASELINE_KEYS, where, "")
     version = doc["version"]
     if type(version) is not int or version != BASELINE_VERSION:
         raise HarnessError(
-            f"{where}: version: this harness reads baseline version {BASELINE_VERSION}, got {_show(version)}"
+            f"{where}: version: this harness reads baseline version {BASELINE_VERSION}, got {_show(version)}; "
+            f"is this a harness baseline? ({_create_hint(Path(where))})"
         )
+    _unknown_keys(doc, BASELINE_KEYS, where, "")
     for key in ("suite", "run", "created"):
         if not isinstance(doc.get(key), str | None):
             raise HarnessError(f"{where}: {key}: expected a string, got {_kind(doc[key])}")
@@ -511,16 +534,8 @@ def run_gate(run: RunDir, baseline_path: str | Path) -> GateResult:
         base = Counts.from_json(accepted[system], str(baseline_path), f"systems.{system}")
         current = load_counts(run, system)
         same_samples(system, base, current, run, baseline_path)
-        for m in settings["metrics"]:
-            metric, tol = m["metric"], m["tolerance"]
-            r = paired(
-                base,
-                current,
-                metric,
-                settings["test"],
-                resamples=settings["resamples"],
-                seed=settings["seed"],
-            )
+        for metric, stat, tol, a, b in per_task_rows(settings["metrics"], base, current):
+            r = paired(a, b, stat, settings["test"], resamples=settings["resamples"], seed=settings["seed"])
             drop = r["a"] - r["b"]
             regression = drop > tol and r["p_value"] < settings["alpha"]
             verdict = "REGRESSION" if regression else "ok"
@@ -533,6 +548,37 @@ def run_gate(run: RunDir, baseline_path: str | Path) -> GateResult:
                 Check(system, metric, r["a"], r["b"], drop, tol, r["p_value"], r["test"], regression, msg)
             )
     return result
+
+
+# the metrics every task's counts define alike: a run of several tasks tests them on all samples
+MICRO_METRICS = ("official.f1", "official.precision", "official.recall", "canonical.f1")
+
+
+def per_task_rows(
+    metrics: list[dict[str, Any]], base: Counts, current: Counts
+) -> list[tuple[str, str, float, Counts, Counts]]:
+    """(name, metric, tolerance, baseline rows, run rows) to test: every metric on every sample for
+    a run of one task; for a run of several, the micro metrics on every sample, then each metric
+    on each task's samples where the task reports it (named `by_task.TASK.metric`)."""
+    from harness.scoring.tasks import TASKS
+
+    tasks = current.task_names()
+    if len(tasks) < 2:
+        return [(m["metric"], m["metric"], m["tolerance"], base, current) for m in metrics]
+    out = [
+        (m["metric"], m["metric"], m["tolerance"], base, current)
+        for m in metrics
+        if m["metric"] in MICRO_METRICS
+    ]
+    for task in tasks:
+        ids = current.of_task(task)
+        offered = TASKS[task].stat_metrics if task in TASKS else STAT_METRICS
+        out += [
+            (f"by_task.{task}.{m['metric']}", m["metric"], m["tolerance"], base.only(ids), current.only(ids))
+            for m in metrics
+            if m["metric"] in offered
+        ]
+    return out
 
 
 def junit_xml(result: GateResult, suite_name: str = "harness.gate") -> str:

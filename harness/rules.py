@@ -63,11 +63,18 @@ def rule_answer(record: Record) -> str:
 
 
 def rule_predictions(records: list[Record], system: str) -> list[dict[str, object]]:
-    """Prediction rows (DESIGN.md form) for every record."""
+    """Prediction rows (the form docs/design.md describes) for every record: its task's rules floor
+    (harness.scoring.tasks; CHIP-MDCFNPC's is `rule_answer`), the empty answer for a task without one."""
+    from harness.scoring.tasks import task_of
+
+    def answer(r: Record) -> str:
+        task = task_of(r)
+        return task.rules(r) if task is not None and task.rules is not None else ""
+
     return [
         {
             "sample_id": r.sample_id,
-            "text": rule_answer(r),
+            "text": answer(r),
             "system": system,
             "model": "keyword-rules",
             "adapter": None,

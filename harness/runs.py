@@ -8,7 +8,7 @@ reports/<suite>/<run-id>/
   predictions/<system>.jsonl
   traces/<system>.jsonl
   losses/<system>.json   train/eval loss histories of trained systems
-  scores.json            systems -> score summary (DESIGN.md), contamination findings
+  scores.json            systems -> score summary (docs/design.md), contamination findings
   index.html             the report
 """
 
@@ -29,8 +29,8 @@ from harness import __version__
 from harness.errors import HarnessError
 from harness.hashing import sha256_file
 from harness.jsonl import iter_json_objects, write_json, write_jsonl
+from harness.scoring.contract import check_version
 
-SCORES_VERSION = 1
 # Suite and system names become folder and file names under --out: plain, and never `.`/`..`.
 SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 
@@ -174,6 +174,7 @@ def read_scores(run: RunDir) -> dict[str, Any]:
     scores = read_json(run.scores)
     if not isinstance(scores, dict):
         raise HarnessError(f"{run.scores}: expected a JSON object, got {type(scores).__name__}")
+    check_version(scores, str(run.scores), str(run.root))
     systems = scores.get("systems", {})
     if not isinstance(systems, dict) or not all(isinstance(v, dict) for v in systems.values()):
         raise HarnessError(
@@ -184,7 +185,14 @@ def read_scores(run: RunDir) -> dict[str, Any]:
     if bad:
         raise HarnessError(f"{run.scores}: field systems: {bad[0]!r} is not a system name harness writes")
     for name, summary in systems.items():
-        problem = _summary_problem(summary)
+        problem = _summary_problem(summary) or next(
+            (
+                f"by_task.{task}.{p}"
+                for task, block in (summary.get("by_task") or {}).items()
+                if (p := _summary_problem(block) if isinstance(block, dict) else "expected an object")
+            ),
+            None,
+        )
         if problem:
             raise HarnessError(
                 f"{run.scores}: field systems.{name}.{problem}; rebuild it with `harness rescore {run.root}`"
@@ -246,9 +254,12 @@ def _summary_problem(summary: dict[str, Any]) -> str | None:
     per_label = cls.get("per_label")
     if per_label is not None and not (
         isinstance(per_label, dict)
-        and all(isinstance(v, dict) and _is_number(v.get("f1", 0.0)) for v in per_label.values())
+        and all(isinstance(v, dict) and _is_number(v.get("f1")) for v in per_label.values())
     ):
         return "classification.per_label: expected an object of per-label objects with a numeric f1"
+    for k, v in (summary.get("ci") or {}).items():
+        if not (isinstance(v, list) and len(v) == 2 and all(map(_is_number, v))):
+            return f"ci.{k}: expected [low, high], got {v!r}"
     for k, v in (summary.get("failures") or {}).items():
         if not (_is_number(v) or isinstance(v, dict)):
             return f"failures.{k}: expected a count, got {v!r}"
@@ -334,3 +345,79 @@ def new_manifest(suite_name: str, suite_path: str | None, suite_sha256: str) -> 
         "adapters": {},
         "steps": {},
     }
+
+
+# ---- listing past runs (`harness runs`) ---------------------------------------------------
+def find_runs(root: Path) -> list[RunDir]:
+    """Run folders under `root`: a reports folder (root/<suite>/<run>), one suite's folder
+    (root/<run>) or a run folder itself. Shared artifacts (`_work`) and partial copies are skipped."""
+
+    def is_run(p: Path) -> bool:
+        return p.is_dir() and not p.name.startswith(("_", ".")) and (p / "manifest.json").is_file()
+
+    if is_run(root):
+        return [RunDir(root)]
+    found = []
+    for child in sorted(root.iterdir()) if root.is_dir() else []:
+        if child.name.startswith(("_", ".")) or not child.is_dir():
+            continue
+        if is_run(child):
+            found.append(RunDir(child))
+        else:
+            found += [RunDir(p) for p in sorted(child.iterdir()) if is_run(p)]
+    return found
+
+
+def describe_run(run: RunDir) -> dict[str, Any]:
+    """What `harness runs` shows of one run: id, suite, date, systems with their headline numbers,
+    the stored gate verdict, its parent (rescore --as) and --limit. A damaged file is a `problem`,
+    not an error: one bad folder must not hide the others."""
+    from harness.scoring.catalogue import HEADLINE, metric_value
+
+    info: dict[str, Any] = {"run_id": run.root.name, "path": str(run.root), "problem": None}
+    try:
+        manifest = read_manifest(run)
+        info.update(
+            suite=manifest.get("suite"), created=manifest.get("created"), parent=manifest.get("parent")
+        )
+        scores = read_scores(run)
+    except HarnessError as e:
+        info["problem"] = str(e)
+        return info
+    info["suite"] = scores.get("suite") or info.get("suite")
+    info["limit"] = scores.get("limit")
+    info["systems"] = {
+        name: {path: metric_value(summary, path) for path, _ in HEADLINE}
+        | {"samples": summary.get("samples")}
+        for name, summary in scores["systems"].items()
+    }
+    verdict = scores.get("gate_result")
+    info["gate"] = (
+        None if not isinstance(verdict, dict) else ("passed" if verdict.get("passed") else "failed")
+    )
+    return info
+
+
+def _when(info: dict[str, Any], run: RunDir) -> tuple[float, int]:
+    """When the run was made (the manifest's `created`, to the second, else the manifest's
+    modification time), then the manifest's modification time for runs of the same second."""
+    from datetime import datetime
+
+    mtime = run.manifest.stat().st_mtime_ns
+    try:
+        created = datetime.strptime(str(info.get("created")), "%Y-%m-%dT%H:%M:%S%z").timestamp()
+    except ValueError:
+        created = mtime / 1e9
+    return created, mtime
+
+
+def list_runs(root: Path) -> list[dict[str, Any]]:
+    """Every run under `root`, described (see `describe_run`), newest first."""
+    if not root.exists():
+        raise HarnessError(f"reports folder not found: {root} (runs are written to --out, default reports/)")
+    if not root.is_dir():
+        raise HarnessError(f"{root} is a file, expected a reports folder")
+    runs = find_runs(root)
+    described = [(describe_run(r), r) for r in runs]
+    described.sort(key=lambda d: _when(d[0], d[1]), reverse=True)
+    return [info for info, _ in described]

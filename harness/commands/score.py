@@ -75,11 +75,46 @@ def _check_trace_path(trace: str, synonyms: tuple[str, ...], *inputs: str | None
 
 
 def render_summary(summary: dict[str, Any], console: Any) -> None:
-    """The rich tables of a score summary (headline metrics, per label, failures)."""
+    """The rich tables of a score summary: one task's blocks, or the micro average of several
+    and then each task's blocks."""
+    if "by_task" in summary:
+        _render_micro(summary, console)
+        for name, block in summary["by_task"].items():
+            _render_task(block, console, f"{name}: ")
+    else:
+        _render_task(summary, console, "")
+    notes = []
+    if summary.get("skipped"):
+        notes.append(f"skipped records of other tasks (task_dataset: count): {summary['skipped']}")
+    if summary.get("unpredicted"):
+        notes.append(f"scored as empty (no prediction): {summary['unpredicted']}")
+    for n in notes:
+        console.print(f"[dim]{n}[/dim]")
+
+
+def _render_micro(summary: dict[str, Any], console: Any) -> None:
+    from rich.table import Table
+
+    tasks = ", ".join(summary["by_task"])
+    t = Table(
+        title=f"micro average over {len(summary['by_task'])} tasks ({tasks}; {summary['samples']} samples)"
+    )
+    for col in ("metric", "P", "R", "F1", "95% CI", "TP", "FP", "FN"):
+        t.add_column(col, justify="left" if col == "metric" else "right", no_wrap=True)
+    for name, ci in (("official", "official_f1"), ("canonical", "canonical_f1")):
+        block = summary[name]
+        t.add_row(
+            name, _fmt(block["precision"]), _fmt(block["recall"]), _fmt(block["f1"]), _ci(summary, ci),
+            str(block["tp"]), str(block["fp"]), str(block["fn"]),
+        )  # fmt: skip
+    console.print(t)
+
+
+def _render_task(summary: dict[str, Any], console: Any, prefix: str) -> None:
     from rich.table import Table
 
     off, can, cls = summary["official"], summary["canonical"], summary["classification"]
-    t = Table(title=f"scores ({summary['samples']} samples, {cls['items']} gold entities)")
+    t = Table(title=f"{prefix}scores ({summary['samples']} samples, {cls['items']} gold items)")
     for col in ("metric", "P", "R", "F1 / value", "95% CI", "TP", "FP", "FN"):
         t.add_column(col, justify="left" if col == "metric" else "right", no_wrap=True)
     for name, block, ci in (("official", off, "official_f1"), ("canonical", can, "canonical_f1")):
@@ -90,25 +125,18 @@ def render_summary(summary: dict[str, Any], console: Any) -> None:
     for name in ("accuracy", "macro_f1", "micro_f1"):
         t.add_row(f"cls {name}", "", "", _fmt(cls[name]), _ci(summary, name), "", "", "")
     console.print(t)
-    per = Table(title="per label (revised protocol)")
+    per = Table(title=f"{prefix}per label (revised protocol)")
     for col in ("label", "precision", "recall", "F1", "support"):
         per.add_column(col, justify="left" if col == "label" else "right")
     for label, v in cls["per_label"].items():
         per.add_row(label, _fmt(v["precision"]), _fmt(v["recall"]), _fmt(v["f1"]), str(v["support"]))
     console.print(per)
-    fails = Table(title="failure tags (samples)")
+    fails = Table(title=f"{prefix}failure tags (samples)")
     fails.add_column("tag")
     fails.add_column("samples", justify="right")
     for tag, n in summary["failures"].items():
         fails.add_row(tag, str(n))
     console.print(fails)
-    notes = []
-    if summary.get("skipped"):
-        notes.append(f"skipped records of other tasks (task_dataset: count): {summary['skipped']}")
-    if summary.get("unpredicted"):
-        notes.append(f"scored as empty (no prediction): {summary['unpredicted']}")
-    for n in notes:
-        console.print(f"[dim]{n}[/dim]")
 
 
 @click.command("score")
@@ -175,8 +203,10 @@ def score(
 ) -> None:
     """Score predictions against gold: the official PromptCBLUE rule and the revised protocol.
 
-    Only attr_cls records with answer choices are scored (CHIP-MDCFNPC and IMCS-V2-SR);
-    records of other tasks are skipped and counted, and predictions for them are ignored.
+    Each gold record is scored by its task_dataset's task (CHIP-MDCFNPC, IMCS-V2-SR, CMeEE-V2);
+    records of other tasks are skipped and counted, and predictions for them are ignored. A
+    gold file of several tasks prints their micro average and then each task's blocks
+    (`by_task` in --json).
     Prediction ids must match the scored gold ids exactly: unknown or duplicate ids are
     errors, and so are missing ones unless --allow-missing.
     """
@@ -193,7 +223,12 @@ def score(
     records = read_gold(gold, is_scorable)
     scorable = [r for r in records if is_scorable(r)]
     if not scorable:
-        raise HarnessError(f"{gold}: no attr_cls records with answer choices to score")
+        from harness.scoring.tasks import TASKS
+
+        raise HarnessError(
+            f"{gold}: no records to score: expected records of a registered task with answer_choices "
+            f"(task_dataset one of {', '.join(TASKS)})"
+        )
     other = {r.sample_id for r in records} - {r.sample_id for r in scorable}
     preds = read_predictions(pred, system=system, text_field=text_field)
     preds = {k: v for k, v in preds.items() if k not in other}

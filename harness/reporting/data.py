@@ -6,98 +6,36 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from harness.errors import HarnessError
+from harness.jsonl import iter_json_objects
 from harness.runs import RunDir, read_json, read_jsonl, read_scores
-
-# The headline metrics every table shows, as dotted paths into a score summary.
-HEADLINE: list[tuple[str, str]] = [
-    ("official.f1", "official F1"),
-    ("canonical.f1", "canonical F1"),
-    ("classification.accuracy", "accuracy"),
-    ("classification.macro_f1", "macro-F1"),
-    ("classification.micro_f1", "micro-F1"),
-]
-
-# dotted summary path -> the scorer's metric name (harness.scoring.metrics.METRICS, the `ci` keys)
-STAT_METRICS: dict[str, str] = {
-    "official.f1": "official_f1",
-    "official.precision": "official_precision",
-    "official.recall": "official_recall",
-    "canonical.f1": "canonical_f1",
-    "classification.accuracy": "accuracy",
-    "classification.macro_f1": "macro_f1",
-    "classification.micro_f1": "micro_f1",
-}
-
-
-def metric_value(summary: dict[str, Any], path: str) -> float | None:
-    """`official.f1` → summary["official"]["f1"]; None when absent."""
-    node: Any = summary
-    for part in path.split("."):
-        if not isinstance(node, dict) or part not in node:
-            return None
-        node = node[part]
-    return float(node) if isinstance(node, int | float) and not isinstance(node, bool) else None
-
-
-def _pair(v: Any) -> tuple[float, float] | None:
-    if isinstance(v, list | tuple) and len(v) == 2 and all(isinstance(x, int | float) for x in v):
-        return float(v[0]), float(v[1])
-    if isinstance(v, dict):
-        for lo, hi in (("low", "high"), ("lo", "hi"), ("lower", "upper")):
-            if lo in v and hi in v:
-                return float(v[lo]), float(v[hi])
-    return None
+from harness.scoring.catalogue import HEADLINE, STAT_METRICS
+from harness.scoring.contract import trace_problem
+from harness.scoring.tasks import TASKS
 
 
 def metric_ci(summary: dict[str, Any], path: str) -> tuple[float, float] | None:
-    """The 95% interval of a metric from the summary's `ci` block, in any of its plausible shapes."""
-    ci = summary.get("ci")
-    if not isinstance(ci, dict):
-        return None
-    for key in (path, STAT_METRICS.get(path)):
-        if key in ci:
-            return _pair(ci[key])
-    node: Any = ci
-    for part in path.split("."):
-        if not isinstance(node, dict) or part not in node:
-            return None
-        node = node[part]
-    return _pair(node)
+    """The interval of a metric: the summary's `ci` block maps the scorer's metric name to [lo, hi]
+    (`by_task.TASK.…` reads that task's summary)."""
+    if path.startswith("by_task."):
+        task, _, path = path.removeprefix("by_task.").partition(".")  # task names hold no dot
+        summary = (summary.get("by_task") or {}).get(task) or {}
+    v = (summary.get("ci") or {}).get(STAT_METRICS.get(path, ""))
+    return (float(v[0]), float(v[1])) if v else None
 
 
 def per_label_f1(classification: dict[str, Any]) -> dict[str, float]:
-    """F1 per label: the scorer's own when given, else computed from the confusion matrix."""
-    given = classification.get("per_label")
-    if isinstance(given, dict) and given:
-        return {k: float(v.get("f1", 0.0)) for k, v in given.items() if isinstance(v, dict)}
-    labels, matrix = classification.get("labels") or [], classification.get("confusion") or []
-    if not labels or len(matrix) != len(labels):
-        return {}
-    out = {}
-    for i, label in enumerate(labels):
-        tp = matrix[i][i]
-        gold = sum(matrix[i])
-        pred = sum(row[i] for row in matrix)
-        out[label] = 0.0 if tp == 0 else 2 * tp / (gold + pred)
-    return out
+    """F1 per label, from the summary's per_label block."""
+    return {k: float(v["f1"]) for k, v in (classification.get("per_label") or {}).items()}
 
 
 def trace_correct(trace: dict[str, Any]) -> bool:
     """A sample counts as correct when every gold entity got its gold label and nothing extra was predicted."""
-    cls, can = trace.get("classification"), trace.get("canonical")
-    if isinstance(cls, dict) and "items" in cls:
-        extra = int(can.get("fp", 0)) if isinstance(can, dict) else 0
-        return int(cls.get("correct", 0)) == int(cls["items"]) and extra == 0
-    if "incorrect" in trace:
-        return int(trace.get("incorrect") or 0) == 0
-    return False
+    cls = trace["classification"]
+    return cls["correct"] == cls["items"] and trace["canonical"]["fp"] == 0
 
 
 def trace_tags(trace: dict[str, Any]) -> list[str]:
-    tags = trace.get("tags") or []
-    if isinstance(tags, dict):
-        return sorted(k for k, v in tags.items() if v)
-    return sorted({t.get("name", t.get("tag", "?")) if isinstance(t, dict) else str(t) for t in tags})
+    return sorted({t["tag"] for t in trace["tags"]})
 
 
 def loss_series(losses: Any) -> dict[str, list[tuple[float, float]]]:
@@ -144,6 +82,20 @@ class ReportData:
 
     def summary(self, system: str) -> dict[str, Any]:
         return self.scores["systems"][system]
+
+    def headline(self) -> list[tuple[str, str]]:
+        """The metrics every table shows: HEADLINE for a run of one task; for a run of several, the
+        micro average's official and canonical F1, then each task's own headline (`by_task.TASK.…`)."""
+        tasks: list[str] = []
+        for s in self.systems:
+            tasks += [t for t in self.summary(s).get("by_task") or {} if t not in tasks]
+        if not tasks:
+            return HEADLINE
+        out = [("official.f1", "official F1 (micro)"), ("canonical.f1", "canonical F1 (micro)")]
+        for t in tasks:
+            pairs = TASKS[t].headline if t in TASKS else HEADLINE
+            out += [(f"by_task.{t}.{p}", f"{t} {label}") for p, label in pairs]
+        return out
 
     def correct(self, system: str) -> dict[str, bool]:
         return {sid: trace_correct(t) for sid, t in self.traces.get(system, {}).items()}
@@ -226,7 +178,12 @@ def _traces(run: RunDir, system: str, samples: Any) -> dict[str, dict[str, Any]]
     rebuild = f"rebuild them with `harness rescore {run.root}`"
     if not path.is_file():
         raise HarnessError(f"{path}: the traces of system {system} are missing; {rebuild}")
-    traces = {str(t.get("sample_id")): t for t in read_jsonl(path)}
+    traces = {}
+    for line, row in iter_json_objects(path):
+        problem = trace_problem(row) if isinstance(row, dict) else "expected a JSON object"
+        if problem:
+            raise HarnessError(f"{path}:{line}: field {problem}; {rebuild}")
+        traces[row["sample_id"]] = row
     if isinstance(samples, int) and len(traces) != samples:
         raise HarnessError(
             f"{path}: {len(traces)} traces for the {samples} samples {system} was scored on; {rebuild}"

@@ -14,6 +14,11 @@ samples with one of the cheap features in `failures.TRIGGERS`, so the scorer ski
 elsewhere). Adding a parser: a function `(text, answer_choices) -> parse.Parsed` put in
 `parse.PARSERS`.
 
+Tasks (tasks/): each gold record is scored by the task registered under its task_dataset;
+a task names its official rule, reading, aligner, metrics, taggers and report sections, and
+its engine (the attr_cls loop above, or ner.py). The metric catalogue (catalogue.py) and the
+versioned scores/trace contract (contract.py) are what the gate, compare and reports read.
+
 Entry points: `pipeline.score(records, predictions, config) -> ScoreResult`,
 `stats.paired_bootstrap`, `stats.mcnemar`, `harness.predictions.read_predictions`.
 """

@@ -73,8 +73,12 @@ def classification(y_true: np.ndarray, y_pred: np.ndarray) -> dict[str, Any]:
     return classification_from_codes(np.bincount(codes, minlength=n_all * n_all))
 
 
-def classification_from_codes(pair_counts: np.ndarray) -> dict[str, Any]:
-    """The revised protocol from counts of (true, predicted) label pairs (index true * 5 + predicted).
+def classification_from_codes(
+    pair_counts: np.ndarray, labels: tuple[str, ...] = ALL_LABELS
+) -> dict[str, Any]:
+    """The revised protocol from counts of (true, predicted) label pairs (index true * len(labels) + predicted).
+
+    `labels` ends with `none` (no prediction); attr_cls uses ALL_LABELS, a ner task its types.
 
     scikit-learn computes it, on the distinct pairs weighted by their counts (the same numbers
     as on every item, in constant time): per-label P/R/F1 over the four canonical labels (a
@@ -83,7 +87,8 @@ def classification_from_codes(pair_counts: np.ndarray) -> dict[str, Any]:
     """
     from sklearn.metrics import confusion_matrix, precision_recall_fscore_support
 
-    n_all, n_lab = len(ALL_LABELS), len(CANONICAL_LABELS)
+    names = labels
+    n_all, n_lab = len(names), len(names) - 1
     labels, canon = list(range(n_all)), list(range(n_lab))
     nz = np.flatnonzero(pair_counts)
     n = int(pair_counts.sum())
@@ -103,7 +108,7 @@ def classification_from_codes(pair_counts: np.ndarray) -> dict[str, Any]:
         "accuracy": float(np.trace(conf) / n) if n else 0.0,
         "macro_f1": float(np.asarray(f)[present].mean()) if present.any() else 0.0,
         "micro_f1": float(2 * tp.sum() / micro_den) if micro_den else 0.0,
-        "labels": list(ALL_LABELS),
+        "labels": list(names),
         "confusion": conf.tolist(),
         "per_label": {
             name: {
@@ -112,7 +117,7 @@ def classification_from_codes(pair_counts: np.ndarray) -> dict[str, Any]:
                 "f1": float(f[i]),
                 "support": int(support[i]),
             }
-            for i, name in enumerate(CANONICAL_LABELS)
+            for i, name in enumerate(names[:n_lab])
         },
         "items": n,
     }

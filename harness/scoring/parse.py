@@ -57,13 +57,16 @@ def split_lines(text: str) -> list[str]:
     return text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
 
 
-def parse_strict(text: str, answer_choices: Iterable[str] | None) -> Parsed:
+def parse_strict(
+    text: str, answer_choices: Iterable[str] | None, fallback: str = NOT_ANNOTATED_LONG
+) -> Parsed:
     """The official rule, line by line, with why each line was kept or skipped.
 
-    The kept pairs are exactly `official_pairs(text, answer_choices)` (as a list, before the
-    set collapses duplicates); labels are canonicalized afterwards, out-of-choice ones to
-    not_annotated, like the official rule's 不标注.
+    The kept pairs are exactly `official_pairs(text, answer_choices, fallback)` (as a list,
+    before the set collapses duplicates); labels are canonicalized afterwards, out-of-choice
+    ones to the fallback's label (not_annotated for CHIP-MDCFNPC's 不标注), flagged unknown.
     """
+    unknown = canonical_label(fallback) or NOT_ANNOTATED
     choices = set(answer_choices or ())
     lines = text.split("\n")  # the official rule splits on \n only: a \r stays in the label
     out = Parsed(lines=lines)
@@ -82,8 +85,8 @@ def parse_strict(text: str, answer_choices: Iterable[str] | None) -> Parsed:
             out.diags.append((i, KEPT, ""))
             out.pairs.append(Pair(entity, canon, label, i))
         else:
-            out.diags.append((i, KEPT, f"label {label!r} not in the choices: read as {NOT_ANNOTATED_LONG}"))
-            out.pairs.append(Pair(entity, NOT_ANNOTATED, label, i, known_label=False))
+            out.diags.append((i, KEPT, f"label {label!r} not in the choices: read as {fallback}"))
+            out.pairs.append(Pair(entity, unknown, label, i, known_label=False))
     return out
 
 
@@ -148,7 +151,9 @@ def read_line(raw: str) -> LineReading:
     return first_header, tuple(segs), status, "; ".join(notes)
 
 
-def parse_lenient(text: str, answer_choices: Iterable[str] | None = None) -> Parsed:
+def parse_lenient(
+    text: str, answer_choices: Iterable[str] | None = None, fallback: str = NOT_ANNOTATED_LONG
+) -> Parsed:
     """Read what models really write.
 
     Accepts `\\r\\n`, a missing header, numbering and bullets, half-width `:`, extra spaces,
@@ -157,7 +162,9 @@ def parse_lenient(text: str, answer_choices: Iterable[str] | None = None) -> Par
     its label is empty or unknown and it reads like a header ("…如下："). An unknown label is
     kept as not_annotated (the official rule's choice) and flagged, so drift shows in the tags.
     """
-    del answer_choices  # the lenient reading does not depend on the record's choices
+    # the lenient reading depends on neither the record's choices nor the task's fallback (the
+    # scorer's reader gives an unknown label the fallback's canonical label)
+    del answer_choices, fallback
     lines = split_lines(text)
     out = Parsed(lines=lines)
     first = True
@@ -176,5 +183,6 @@ def parse_lenient(text: str, answer_choices: Iterable[str] | None = None) -> Par
     return out
 
 
-Parser = Callable[[str, "Iterable[str] | None"], Parsed]
+# (text, answer choices, the official rule's label for one outside the choices) -> Parsed
+Parser = Callable[[str, "Iterable[str] | None", str], Parsed]
 PARSERS: dict[str, Parser] = {"lenient": parse_lenient, "strict": parse_strict}

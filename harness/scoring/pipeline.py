@@ -1,8 +1,10 @@
 """The pluggable scorer: parsers → canonicalizer → aligner → metrics → taggers → bootstrap CIs.
 
-`score(records, predictions, config)` returns a `ScoreResult`: `.summary` (the DESIGN.md
-object), `.traces` (per-sample dicts, built on first access), and the per-sample count matrix
-and per-item correctness that the paired tests (stats.py) use.
+`score(records, predictions, config)` returns a `ScoreResult`: `.summary` (docs/scoring.md),
+`.traces` (per-sample dicts, built on first access), and the per-sample count matrix and
+per-item correctness that the paired tests (stats.py) use. Each gold record is scored by the
+task registered under its `task_dataset` (harness.scoring.tasks): one task gives that task's
+summary; several give their micro average with one summary per task under `by_task`.
 """
 
 from __future__ import annotations
@@ -22,9 +24,11 @@ from harness.scoring import metrics as M
 from harness.scoring.align import ALIGNERS, Alignment, FuzzyMatcher, identity
 from harness.scoring.failures import TAGGERS, TRIGGERS, SampleView, Tagger
 from harness.scoring.labels import ALL_LABELS, CANONICAL_LABELS, LABEL_INDEX, NONE
+from harness.scoring.official import NOT_ANNOTATED_LONG
 from harness.scoring.parse import PARSERS
 from harness.scoring.reader import _LABEL, Reader, TextRead
 from harness.scoring.synonyms import SynonymTable, load_synonyms, normalize_entity
+from harness.scoring.tasks import TASKS, Task, task_of
 
 NONE_INDEX = LABEL_INDEX[NONE]
 
@@ -85,7 +89,10 @@ class ScoringConfig(BaseModel):
     @field_validator("taggers")
     @classmethod
     def _taggers(cls, v: list[str] | None) -> list[str] | None:
-        return [_one_of("tagger", TAGGERS, t) for t in v] if v is not None else None
+        from harness.scoring.ner import NER_TAGGERS
+
+        valid = {**TAGGERS, **NER_TAGGERS}  # a task runs the ones that apply to it
+        return [_one_of("tagger", valid, t) for t in v] if v is not None else None
 
     @field_validator("ci_metrics")
     @classmethod
@@ -102,7 +109,13 @@ class ScoreResult:
     counts: np.ndarray  # (samples, metrics.N_COLUMNS) per-sample counts; see metrics.py
     item_correct: np.ndarray  # bool per gold item (samples in order, items in gold order)
     item_sample: np.ndarray  # sample index of each item
+    tasks: list[str] = field(default_factory=list)  # the task of each sample
     _scorer: Any = field(default=None, repr=False)
+    _task: Task | None = field(default=None, repr=False)
+    # a result of several tasks: the results it joins (its traces are theirs, in order)
+    _parts: list[ScoreResult] = field(default_factory=list, repr=False)
+    # a ner task's scored samples (ner.NerSample), which its traces are built from
+    _ner: list[Any] = field(default_factory=list, repr=False)
     # per scored sample: record, prediction text, alignment (None: identity) and tags (None: none).
     # Four flat lists, not one tuple per sample: fewer objects for the cyclic GC to walk.
     _records: list[Record] = field(default_factory=list, repr=False)
@@ -112,15 +125,23 @@ class ScoreResult:
 
     @property
     def kept(self) -> list[tuple[Record, str, Alignment | None, dict[str, list[int]] | None]]:
-        """(record, text, alignment or None, tags or None) per scored sample."""
+        """(record, text, alignment or None, tags or None) per scored sample (a ner sample's: None, None)."""
+        if self._parts:
+            return [k for part in self._parts for k in part.kept]
         return list(zip(self._records, self._texts, self._alignments, self._tags, strict=True))
 
     @cached_property
     def traces(self) -> list[dict[str, Any]]:
         """Per-sample JSON-able traces (built on first access)."""
+        if self._parts:
+            return [t for part in self._parts for t in part.traces]
+        if self._ner:
+            from harness.scoring.ner import trace
+
+            return [trace(s, self.counts[i]) for i, s in enumerate(self._ner)]
         from harness.scoring.trace import build_trace
 
-        return [build_trace(self._scorer, k, self.counts[i]) for i, k in enumerate(self.kept)]
+        return [build_trace(self._scorer, self._task, k, self.counts[i]) for i, k in enumerate(self.kept)]
 
     def correct_by_sample(self) -> dict[str, list[bool]]:
         """sample_id → per-gold-item correctness, for pairing items across two results."""
@@ -131,8 +152,9 @@ class ScoreResult:
 
 
 def is_scorable(record: Record) -> bool:
-    """attr_cls records with answer choices are scored; other tasks are skipped and counted."""
-    return record.task_type == "attr_cls" and bool(record.answer_choices)
+    """Records of a registered task, with the answer choices its rule reads, are scored; others
+    are skipped and counted."""
+    return task_of(record) is not None
 
 
 class Scorer:
@@ -152,11 +174,24 @@ class Scorer:
             return hit
 
         self.name_of = name_of
-        self.reader = Reader(cfg.parser, name_of)
+        self._readers: dict[str, Reader] = {}
         self.align = ALIGNERS[cfg.aligner]
         self.fuzzy = FuzzyMatcher(cfg.fuzzy_threshold, cfg.use_jieba) if cfg.fuzzy else None
         self.taggers = [TAGGERS[n] for n in (cfg.taggers if cfg.taggers is not None else TAGGERS)]
         self._choices: dict[tuple[str, ...], frozenset[str]] = {}
+
+    def reader_for(self, task: Task) -> Reader:
+        """The attr_cls reader of a task (one per official fallback label, caches shared across systems)."""
+        fallback = task.fallback_label or NOT_ANNOTATED_LONG
+        got = self._readers.get(fallback)
+        if got is None:
+            got = self._readers[fallback] = Reader(self.config.parser, self.name_of, fallback)
+        return got
+
+    def taggers_for(self, task: Task) -> list[str]:
+        """A ner task's taggers: the task's own, narrowed to the configured ones."""
+        wanted = self.config.taggers
+        return [t for t in task.taggers if wanted is None or t in wanted]
 
     def choices(self, record: Record) -> frozenset[str]:
         key = tuple(record.answer_choices or ())
@@ -166,10 +201,11 @@ class Scorer:
         return got
 
     def sample(self, record: Record, text: str) -> tuple[TextRead, TextRead, Alignment, dict[str, list[int]]]:
-        """One sample, scored on its own (the reference path; `score` inlines the same steps)."""
+        """One attr_cls sample, scored on its own (the reference path; `score` inlines the same steps)."""
         cs = self.choices(record)
-        g = self.reader.read(record.target, cs)
-        p = self.reader.read(text, cs)
+        reader = self.reader_for(_task_or_error(record))
+        g = reader.read(record.target, cs)
+        p = reader.read(text, cs)
         g_items, g_norms = g.dedup()
         same = p.norms == g_norms and not p.names_repeat
         al = identity(len(g_items)) if same else self.align(g_items, p.items, self.fuzzy)
@@ -189,10 +225,11 @@ def score(
     *,
     scorer: Scorer | None = None,
 ) -> ScoreResult:
-    """Score `predictions` (sample_id → generated text) against the attr_cls gold `records`.
+    """Score `predictions` (sample_id → generated text) against the gold `records`.
 
-    Records of other task types are skipped (counted in `summary["skipped"]`); a record with
-    no prediction is scored as an empty prediction (counted in `summary["unpredicted"]`).
+    Each record is scored by its task (harness.scoring.tasks); records of no registered task are
+    skipped (counted in `summary["skipped"]`); a record with no prediction is scored as an
+    empty prediction (counted in `summary["unpredicted"]`).
     Prediction ids without a record are ignored here (`read_predictions` rejects them).
     Pass a `scorer` to reuse its caches across calls (re-scoring after a synonym edit needs
     a new one).
@@ -203,7 +240,22 @@ def score(
     was_enabled = gc.isenabled()
     gc.disable()
     try:
-        return _score(sc, records, predictions)
+        groups: dict[str, list[Record]] = {}
+        skipped: dict[str, int] = {}
+        for rec in records:
+            task = task_of(rec)
+            if task is None:
+                skipped[rec.task_dataset] = skipped.get(rec.task_dataset, 0) + 1
+            else:
+                groups.setdefault(task.name, []).append(rec)
+        if not groups:  # nothing to score: an empty result of the first task's shape
+            groups[next(iter(TASKS))] = []
+        parts = []
+        for name, recs in groups.items():
+            task = TASKS[name]
+            score_task = _score if task.engine == "attr_cls" else _score_ner
+            parts.append(score_task(sc, task, recs, predictions, skipped))
+        return parts[0] if len(parts) == 1 else _join(sc, parts, skipped)
     finally:
         if was_enabled:
             gc.enable()
@@ -227,8 +279,18 @@ class _Plans(dict):
         return plan
 
 
-def _score(sc: Scorer, records: list[Record], predictions: dict[str, str]) -> ScoreResult:
-    read, align, fuzzy, name_of = sc.reader.read_once, sc.align, sc.fuzzy, sc.name_of
+def _task_or_error(record: Record) -> Task:
+    task = task_of(record)
+    if task is None:
+        raise ValueError(f"sample {record.sample_id!r}: no registered task scores {record.task_dataset!r}")
+    return task
+
+
+def _score(
+    sc: Scorer, task: Task, records: list[Record], predictions: dict[str, str], skipped: dict[str, int]
+) -> ScoreResult:
+    """The attr_cls loop over one task's records."""
+    read, align, fuzzy, name_of = sc.reader_for(task).read_once, sc.align, sc.fuzzy, sc.name_of
     # the taggers that can fire, in the configured order, for each combination of the trigger
     # features (_PLAN_FEATURES): one lookup per sample
     plans = _Plans(sc.taggers)
@@ -250,14 +312,10 @@ def _score(sc: Scorer, records: list[Record], predictions: dict[str, str]) -> Sc
         alignments.append,
         all_tags.append,
     )
-    skipped: dict[str, int] = {}
     unpredicted = extra_items = 0
     last_choices: list[str] | None = None  # records of one task share their choices: look up once
     cs = frozenset()
     for rec in records:
-        if rec.task_type != "attr_cls" or not rec.answer_choices:
-            skipped[rec.task_dataset] = skipped.get(rec.task_dataset, 0) + 1
-            continue
         text = predictions.get(rec.sample_id)
         if text is None:
             unpredicted += 1
@@ -322,9 +380,10 @@ def _score(sc: Scorer, records: list[Record], predictions: dict[str, str]) -> Sc
         add_text(text)
         add_alignment(al)
         add_tags(tags)
-    kept_records = [r for r in records if is_scorable(r)] if skipped else list(records)
-    kept = (kept_records, kept_texts, alignments, all_tags)
-    return _finish(sc, kept, sets, codes, n_items, tag_counts, skipped, unpredicted, extra_items)
+    kept = (list(records), kept_texts, alignments, all_tags)
+    result = _finish(sc, kept, sets, codes, n_items, tag_counts, skipped, unpredicted, extra_items)
+    result._task, result.tasks = task, [task.name] * len(records)
+    return result
 
 
 def _finish(
@@ -402,4 +461,123 @@ def _finish(
         _texts=kept[1],
         _alignments=kept[2],
         _tags=kept[3],
+    )
+
+
+def _ci(sc: Scorer, counts: np.ndarray, task: Task | None) -> dict[str, list[float]]:
+    """Bootstrap CIs of the configured metrics a task's counts can give (all of them for attr_cls)."""
+    from harness.scoring.stats import bootstrap_ci
+
+    cfg = sc.config
+    names = cfg.ci_metrics
+    if task is None or task.engine != "attr_cls":
+        offered = (
+            set(task.stat_metrics.values())
+            if task
+            else {"official_f1", "official_precision", "official_recall", "canonical_f1"}
+        )
+        names = [m for m in names if m in offered]
+    return bootstrap_ci(counts, names, resamples=cfg.bootstrap_resamples, seed=cfg.seed, level=cfg.ci_level)
+
+
+def _score_ner(
+    sc: Scorer, task: Task, records: list[Record], predictions: dict[str, str], skipped: dict[str, int]
+) -> ScoreResult:
+    """The ner loop over one task's records (harness.scoring.ner)."""
+    from harness.scoring import ner
+
+    cfg = sc.config
+    taggers = sc.taggers_for(task)
+    samples, rows, pairs, n_items = [], [], [], []
+    tag_counts = dict.fromkeys(taggers, 0)
+    unpredicted = extra = 0
+    for rec in records:
+        text = predictions.get(rec.sample_id)
+        if text is None:
+            unpredicted += 1
+            text = ""
+        sample, row, sample_pairs = ner.score_sample(rec, text, taggers)
+        samples.append(sample)
+        rows.append(row)
+        pairs += sample_pairs
+        n_items.append(len(sample_pairs))
+        extra += len(sample.alignment.extra)
+        for name in sample.tags:
+            tag_counts[name] += 1
+    counts = ner.counts_matrix(rows)
+    labels = ner.type_labels(records, pairs)
+    index = {name: i for i, name in enumerate(labels)}
+    none = len(labels) - 1
+    codes = np.asarray(
+        [index[g] * len(labels) + (index[p] if p is not None else none) for g, p in pairs], dtype=np.int64
+    )
+    cls = M.classification_from_codes(np.bincount(codes, minlength=len(labels) ** 2), tuple(labels))
+    cls["extra"] = extra
+    totals = counts.sum(axis=0)
+    summary: dict[str, Any] = {
+        "official": M.prf(totals[M.OFF_TP], totals[M.OFF_FP], totals[M.OFF_FN]),
+        "canonical": M.prf(totals[M.CAN_TP], totals[M.CAN_FP], totals[M.CAN_FN]),
+        "classification": cls,
+        "failures": tag_counts,
+        "samples": len(records),
+        "ci": _ci(sc, counts, task),
+        "skipped": skipped,
+        "unpredicted": unpredicted,
+        "protocol": {
+            "parser": task.lenient,
+            "canonicalizer": "identity",  # mentions are spans: normalized, never replaced by synonyms
+            "aligner": task.aligner,
+            "fuzzy_threshold": None,
+            "use_jieba": False,
+            "taggers": taggers,
+            "synonyms": None,
+            "bootstrap_resamples": cfg.bootstrap_resamples,
+            "bootstrap_method": "exact",
+            "ci_level": cfg.ci_level,
+            "seed": cfg.seed,
+        },
+    }
+    item_sample = np.repeat(np.arange(len(records)), np.asarray(n_items, dtype=np.int64))
+    item_correct = np.asarray([p == g for g, p in pairs], dtype=bool)
+    return ScoreResult(
+        summary=summary,
+        sample_ids=[r.sample_id for r in records],
+        counts=counts,
+        item_correct=item_correct,
+        item_sample=item_sample,
+        tasks=[task.name] * len(records),
+        _scorer=sc,
+        _task=task,
+        _records=list(records),
+        _texts=[s.text for s in samples],
+        _alignments=[None] * len(samples),  # kept's shape; a ner trace reads _ner
+        _tags=[None] * len(samples),
+        _ner=samples,
+    )
+
+
+def _join(sc: Scorer, parts: list[ScoreResult], skipped: dict[str, int]) -> ScoreResult:
+    """Several tasks' results as one: the micro average of the official and canonical counts
+    (the only numbers every task defines alike), and each task's own summary under `by_task`."""
+    counts = np.concatenate([p.counts for p in parts])
+    totals = counts.sum(axis=0)
+    offsets = np.cumsum([0] + [len(p.sample_ids) for p in parts[:-1]])
+    summary = {
+        "official": M.prf(totals[M.OFF_TP], totals[M.OFF_FP], totals[M.OFF_FN]),
+        "canonical": M.prf(totals[M.CAN_TP], totals[M.CAN_FP], totals[M.CAN_FN]),
+        "samples": len(counts),
+        "ci": _ci(sc, counts, None),
+        "skipped": skipped,
+        "unpredicted": sum(p.summary["unpredicted"] for p in parts),
+        "by_task": {p.tasks[0]: p.summary for p in parts},
+    }
+    return ScoreResult(
+        summary=summary,
+        sample_ids=[sid for p in parts for sid in p.sample_ids],
+        counts=counts,
+        item_correct=np.concatenate([p.item_correct for p in parts]),
+        item_sample=np.concatenate([p.item_sample + off for p, off in zip(parts, offsets, strict=True)]),
+        tasks=[t for p in parts for t in p.tasks],
+        _scorer=sc,
+        _parts=parts,
     )

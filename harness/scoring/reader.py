@@ -13,7 +13,7 @@ from itertools import chain, islice
 from operator import itemgetter
 from typing import Any, NamedTuple
 
-from harness.scoring.labels import LABEL_INDEX
+from harness.scoring.labels import LABEL_INDEX, NOT_ANNOTATED, canonical_label
 from harness.scoring.official import NOT_ANNOTATED_LONG
 from harness.scoring.parse import BLANK, NO_SEPARATOR, PARSERS, read_line, split_lines
 
@@ -183,9 +183,15 @@ class TextRead:
 class Reader:
     """Reads texts with one parser and one entity canonicalizer, caching lines and texts."""
 
-    def __init__(self, parser: str, name_of: Callable[[str], tuple[str, str]]) -> None:
+    def __init__(
+        self, parser: str, name_of: Callable[[str], tuple[str, str]], fallback: str = NOT_ANNOTATED_LONG
+    ) -> None:
         self.parser = parser
         self.name_of = name_of
+        # what the task's official rule reads a label outside the choices as; the lenient
+        # reading gives an unknown label the same canonical label (not_annotated for 不标注)
+        self.fallback = fallback
+        self.unknown = LABEL_INDEX[canonical_label(fallback) or NOT_ANNOTATED]
         self._lines = _Memo(self._line)  # line -> (official split, items, header if first, status)
         self._by_choices: dict[frozenset[str], _Memo] = {}
         self._texts: dict[tuple[str, frozenset[str]], TextRead] = {}
@@ -194,8 +200,9 @@ class Reader:
         parts = line.split("：")
         off = (parts[0].strip(), parts[1]) if len(parts) == 2 else None
         first_header, segs, status, _ = read_line(line)
+        unknown = self.unknown
         items = tuple(
-            Item(*self.name_of(entity), LABEL_INDEX[label], entity, known, raw)
+            Item(*self.name_of(entity), LABEL_INDEX[label] if known else unknown, entity, known, raw)
             for entity, label, raw, known in segs
         )
         return off, items, first_header, status
@@ -205,7 +212,7 @@ class Reader:
         first, status, on format: no prose and every label known and among the choices)."""
         got = self._by_choices.get(choices)
         if got is None:
-            lines, na = self._lines, NOT_ANNOTATED_LONG
+            lines, na = self._lines, self.fallback
 
             def row(line: str) -> tuple:
                 pair, items, first_header, status = lines[line]
@@ -271,11 +278,17 @@ class Reader:
         for line in text.split("\n")[1:]:
             parts = line.split("：")
             if len(parts) == 2:
-                off.add((parts[0].strip(), parts[1] if parts[1] in choices else NOT_ANNOTATED_LONG))
-        parsed = PARSERS[self.parser](text, choices)
+                off.add((parts[0].strip(), parts[1] if parts[1] in choices else self.fallback))
+        parsed = PARSERS[self.parser](text, choices, self.fallback)
         lines = parsed.lines if self.parser != "lenient" else split_lines(text)
         items = [
-            Item(*self.name_of(p.entity), LABEL_INDEX[p.label], p.entity, p.known_label, p.raw_label)
+            Item(
+                *self.name_of(p.entity),
+                LABEL_INDEX[p.label] if p.known_label else self.unknown,
+                p.entity,
+                p.known_label,
+                p.raw_label,
+            )
             for p in parsed.pairs
         ]
         item_lines = [p.line for p in parsed.pairs]

@@ -16,12 +16,14 @@ def _pairs(pairs: Any) -> list[list[str]]:
     return [list(p) for p in sorted(pairs)]
 
 
-def build_trace(scorer: Any, kept: tuple, row: np.ndarray) -> dict[str, Any]:
-    """The trace of one scored sample: pairs, alignment rows, tags with their lines, diagnostics, counts."""
+def build_trace(scorer: Any, task: Any, kept: tuple, row: np.ndarray) -> dict[str, Any]:
+    """The trace of one scored attr_cls sample of `task`: pairs, alignment rows, tags with their
+    lines, diagnostics, counts."""
     rec, text, al, tags = kept
     cs = scorer.choices(rec)
-    g = scorer.reader.read(rec.target, cs)
-    p = scorer.reader.read(text, cs)
+    reader = scorer.reader_for(task)
+    g = reader.read(rec.target, cs)
+    p = reader.read(text, cs)
     g_items, g_lines = g.dedup()[0], g.dedup_lines()
     if al is None:
         al = identity(len(g_items))
@@ -80,9 +82,9 @@ def build_trace(scorer: Any, kept: tuple, row: np.ndarray) -> dict[str, Any]:
         "alignment": rows,
         "tags": tag_rows,
         "parse": {
-            "official": parse_strict(text, rec.answer_choices).diagnostics(),
-            "pred": parse(text, rec.answer_choices).diagnostics(),
-            "gold": parse(rec.target, rec.answer_choices).diagnostics(),
+            "official": parse_strict(text, rec.answer_choices, reader.fallback).diagnostics(),
+            "pred": parse(text, rec.answer_choices, reader.fallback).diagnostics(),
+            "gold": parse(rec.target, rec.answer_choices, reader.fallback).diagnostics(),
         },
         "official": {"tp": c[M.OFF_TP], "fp": c[M.OFF_FP], "fn": c[M.OFF_FN]},
         "canonical": {"tp": c[M.CAN_TP], "fp": c[M.CAN_FP], "fn": c[M.CAN_FN]},

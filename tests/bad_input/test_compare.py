@@ -67,7 +67,7 @@ CASES: list[Case] = [
     Case("counts-negative", then(counts_text(json.dumps({"sample_ids": ["s0"], "counts": [[-1] * 20]}))), ["compare", A, B], 2, ["round3.json: counts[0][0]: expected a finite non-negative integer, got -1"]),
     Case("counts-invalid-json", then(counts_text("{")), ["compare", A, B], 2, ["{tmp}/run/counts/round3.json:1: invalid JSON"]),
     Case("counts-ids-rows-mismatch", then(counts_text(json.dumps({"sample_ids": ["s0", "s1"], "counts": [[0] * 20]}))), ["compare", A, B], 2, ["round3.json: counts: 1 rows for 2 sample_ids"]),
-    Case("scores-systems-a-list", then(lambda tmp: (tmp / "run" / "scores.json").write_text('{"systems": []}')), ["compare", A, B], 2, ["{tmp}/run/scores.json: systems: expected an object of score summaries, got an array"]),
+    Case("scores-systems-a-list", then(lambda tmp: (tmp / "run" / "scores.json").write_text('{"version": 2, "systems": []}')), ["compare", A, B], 2, ["{tmp}/run/scores.json: systems: expected an object of score summaries, got an array"]),
     Case("no-shared-samples", then(other_run(["x0", "x1"])), ["compare", A, "{tmp}/other:new"], 2, ["share no sample ids ({tmp}/run:base: 20, e.g. 's0'; {tmp}/other:new: 2, e.g. 'x0')", "different test sets"]),
     # options
     Case("resamples-zero", a_run, ["compare", A, B, "--resamples", "0"], 2, ["Invalid value for '--resamples': 0 is not in the range 100<=x<=100000"]),

@@ -15,6 +15,7 @@ import pytest
 from bad_input.cases import Case, Setup, check
 from harness.gate import write_baseline
 from harness.runs import RunDir, write_doc
+from harness.scoring.contract import SCORES_VERSION
 
 RUN, BASE = "{tmp}/run", "{tmp}/baseline.json"
 N = 20
@@ -48,6 +49,7 @@ def make_run(root: Path, outcomes: dict[str, list[bool]] | None = None, suite: s
     write_doc(
         run.scores,
         {
+            "version": SCORES_VERSION,
             "suite": suite,
             "systems": {name: {"official": {"f1": sum(ok) / len(ok)}} for name, ok in outcomes.items()},
             "gate": {"metrics": [{"metric": "official.f1", "tolerance": 0.0}], "resamples": 200},
@@ -212,7 +214,7 @@ CASES: list[Case] = [
     Case("systems-a-list", accepted(lambda d: d.update(systems=[])), GATE, 2, ["systems: expected an object (system name -> its counts), got an array"]),
     Case("settings-a-string", accepted(lambda d: d.update(settings="x")), GATE, 2, ["settings: expected an object, got a string"]),
     Case("baseline-a-list", as_a_list, GATE, 2, ["expected a harness baseline (a JSON object with version and systems), got an array"]),
-    Case("scores-given-as-baseline", accepted(), ["gate", RUN, "--baseline", f"{RUN}/scores.json"], 2, ["scores.json: version: missing; is this a harness baseline?"]),
+    Case("scores-given-as-baseline", accepted(), ["gate", RUN, "--baseline", f"{RUN}/scores.json"], 2, ["scores.json: version: this harness reads baseline version 1, got 2; is this a harness baseline?"]),
     Case("empty-file", baseline_text(""), GATE, 2, ["{tmp}/baseline.json: empty file, not a harness baseline", "--update-baseline"]),
     Case("malformed-json", baseline_text('{"version": 1,'), GATE, 2, ["{tmp}/baseline.json:1: invalid JSON"]),
     Case("duplicate-key", baseline_text('{"version": 1,\n"version": 1, "systems": {}}'), GATE, 2, ["duplicate key 'version'"]),
@@ -251,7 +253,7 @@ CASES: list[Case] = [
     Case("junit-under-a-file", a_file_as_parent, [*GATE, "--junit", "{tmp}/file/gate.xml"], 2, ["gate passed", "cannot write {tmp}/file/gate.xml: a parent of it is a file, not a folder"]),
     Case("update-under-a-file", a_file_as_parent, ["gate", RUN, "--baseline", "{tmp}/file/b.json", "--update-baseline"], 2, ["cannot write {tmp}/file/b.json: a parent of it is a file, not a folder"]),
     Case("update-to-a-folder", accepted(), ["gate", RUN, "--baseline", "{tmp}", "--update-baseline"], 2, ["is a directory"]),
-    Case("update-from-infinite-score", accepted(after=lambda run: replace_in(run.scores, '"f1": 0.95', '"f1": 1e999')), ["gate", RUN, "--baseline", "{tmp}/new.json", "--update-baseline"], 2, ["scores.json:11: number 1e999 is out of range (not a finite number)"], wrote_nothing),
+    Case("update-from-infinite-score", accepted(after=lambda run: replace_in(run.scores, '"f1": 0.95', '"f1": 1e999')), ["gate", RUN, "--baseline", "{tmp}/new.json", "--update-baseline"], 2, ["scores.json:12: number 1e999 is out of range (not a finite number)"], wrote_nothing),
     # never over the run's own files, nor the JUnit report over the baseline
     Case("update-over-run-scores", accepted(), ["gate", RUN, "--baseline", "{tmp}/run/scores.json", "--update-baseline"], 2, ["--baseline {tmp}/run/scores.json is an input file"], scores_kept),
     Case("update-into-run-counts", accepted(), ["gate", RUN, "--baseline", "{tmp}/run/counts/base.json", "--update-baseline"], 2, ["is inside the input folder {tmp}/run/counts"], scores_kept),

@@ -195,7 +195,7 @@ CASES: list[Case] = [
     Case("gold-empty", files(gold=""), JSON, 2, ["{tmp}/gold.jsonl: the gold file holds no records"]),
     Case("gold-empty-array", files(gold="[]"), JSON, 2, ["the gold file holds no records"]),
     Case("gold-nothing-scorable", files(gold=[gold_row("s0", task_type="ner", answer_choices=None)]),
-         JSON, 2, ["no attr_cls records with answer choices to score"]),
+         JSON, 2, ["no records to score: expected records of a registered task with answer_choices"]),
     Case("gold-json-array", files(gold=json.dumps(GOLD2, ensure_ascii=False)), JSON, 0,
          check=summary(official=(4, 0, 0))),
     Case("gold-utf16", files(gold=lines(GOLD2).encode("utf-16")), JSON, 2,

@@ -11,6 +11,9 @@ from harness.scoring.failures import SampleView, hallucination, listed_entities
 from harness.scoring.parse import NO_SEPARATOR, parse_lenient
 from harness.scoring.pipeline import Scorer, ScoringConfig
 from harness.scoring.reader import _official_label_off
+from harness.scoring.tasks import TASKS
+
+CHIP = TASKS["CHIP-MDCFNPC"]
 
 H = ATTR_CLS_HEADER
 POS, NEG = LONG_LABELS["阳性"], LONG_LABELS["阴性"]
@@ -77,7 +80,7 @@ def _reference_offformat_lines(text: str, choices: frozenset[str]) -> list[int]:
 )
 def test_offformat_lines_fast_path_equals_the_definition(text: str) -> None:
     scorer = Scorer(ScoringConfig(bootstrap_resamples=0))
-    read = scorer.reader.read_once(text, CHOICES)
+    read = scorer.reader_for(CHIP).read_once(text, CHOICES)
     assert read.offformat_lines() == _reference_offformat_lines(text, CHOICES)
     assert bool(read.offformat_lines()) == (read.offformat and bool(read.items))
 
@@ -101,7 +104,7 @@ _LINES = [
 def test_offformat_lines_fast_path_on_any_mix_of_lines(lines: list[str]) -> None:
     scorer = Scorer(ScoringConfig(bootstrap_resamples=0))
     text = "\n".join(lines)
-    assert scorer.reader.read_once(text, CHOICES).offformat_lines() == _reference_offformat_lines(
+    assert scorer.reader_for(CHIP).read_once(text, CHOICES).offformat_lines() == _reference_offformat_lines(
         text, CHOICES
     )
 
@@ -164,7 +167,7 @@ def test_greedy_alignment_shortcut_equals_the_plain_passes(seed: int) -> None:
 
 
 def test_gold_reading_without_prediction_features_is_the_same_reading() -> None:
-    reader = Scorer(ScoringConfig(bootstrap_resamples=0)).reader
+    reader = Scorer(ScoringConfig(bootstrap_resamples=0)).reader_for(CHIP)
     text = f"{H}\n发热：{POS}\n以上仅供参考"
     full, light = reader.read_once(text, CHOICES), reader.read_once(text, CHOICES, features=False)
     assert (light.items, light.norms, light.off, light.header_line) == (

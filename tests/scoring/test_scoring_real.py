@@ -31,8 +31,15 @@ def _assert_perfect(summary: dict) -> None:
 def test_promptcblue_toy_dev_against_itself(shared_data: Path) -> None:
     records = read_records(shared_data / "promptcblue-toy" / "dev.json").records
     result = score(records, {r.sample_id: r.target for r in records}, ScoringConfig(bootstrap_resamples=200))
-    assert result.summary["samples"] == 10  # 5 CHIP-MDCFNPC + 5 IMCS-V2-SR attr_cls records
-    _assert_perfect(result.summary)
+    summary = result.summary
+    assert summary["samples"] == 15  # 5 records each of CHIP-MDCFNPC, IMCS-V2-SR and CMeEE-V2
+    assert sorted(summary["by_task"]) == ["CHIP-MDCFNPC", "CMeEE-V2", "IMCS-V2-SR"]
+    assert summary["official"]["f1"] == summary["canonical"]["f1"] == 1.0
+    for name in ("CHIP-MDCFNPC", "IMCS-V2-SR"):
+        _assert_perfect(summary["by_task"][name])
+    ner = summary["by_task"]["CMeEE-V2"]
+    assert ner["official"]["f1"] == ner["canonical"]["f1"] == ner["classification"]["accuracy"] == 1.0
+    assert not any(ner["failures"].values())
 
 
 def test_chip2021_600_converted_dialogs_against_themselves(shared_data: Path) -> None:

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from harness.records import ATTR_CLS_HEADER
 from harness.runs import RunDir, new_manifest, write_doc, write_rows
+from harness.scoring.contract import SCORES_VERSION
 
 LABELS = ["positive", "negative", "uncertain", "not_annotated", "none"]
 XSS = "<script>alert(1)</script>"
@@ -79,6 +80,9 @@ def make_fake_run(root: Path, n: int = 20, seed: int = 0) -> RunDir:
             traces.append(
                 {
                     "sample_id": f"s{i}",
+                    "task_dataset": "CHIP-MDCFNPC",
+                    "alignment": [],
+                    "official": {"tp": int(good), "fp": int(not good), "fn": int(not good)},
                     "gold": [["头痛", "阳性"]],
                     "predicted": [["头痛", "阳性" if good else "阴性"]],
                     "classification": {"items": 1, "correct": int(good)},
@@ -103,6 +107,7 @@ def make_fake_run(root: Path, n: int = 20, seed: int = 0) -> RunDir:
     write_doc(
         run.scores,
         {
+            "version": SCORES_VERSION,
             "suite": "fake",
             "systems": systems,
             "report": {"base": "base", "reference": "base", "max_examples": 50},

@@ -11,6 +11,7 @@ from click.testing import CliRunner
 
 from harness.cli import cli
 from harness.runs import RunDir
+from harness.scoring.contract import SCORES_VERSION
 
 
 def invoke(*args: str):
@@ -152,7 +153,10 @@ def test_the_committed_demo_baseline_gates(tmp_path: Path) -> None:
             {"sample_ids": entry["sample_ids"], "counts": entry["counts"]},
         )
         summaries[name] = {"official": {"f1": entry["metrics"]["official.f1"]}}
-    write_doc(run.scores, {"suite": "demo", "systems": summaries, "gate": doc["settings"]})
+    write_doc(
+        run.scores,
+        {"version": SCORES_VERSION, "suite": "demo", "systems": summaries, "gate": doc["settings"]},
+    )
     assert invoke("gate", str(run.root), "--baseline", str(committed)).exit_code == 0
     raised = tmp_path / "raised.json"
     raised.write_text(committed.read_text())
@@ -203,7 +207,7 @@ def test_a_gate_the_suite_cannot_run_is_caught_when_it_loads(tmp_path: Path, gat
 
 
 def test_every_testable_metric_loads(tmp_path: Path) -> None:
-    from harness.reporting.data import STAT_METRICS
+    from harness.scoring.catalogue import STAT_METRICS
     from harness.suite import load_suite
 
     path = tmp_path / "suite.yaml"

@@ -19,9 +19,10 @@ from rich.console import Console
 from harness.cli import cli
 from harness.commands import _common
 from harness.datasets.synthetic import synth_rows
-from harness.reporting.data import HEADLINE, load_report_data
+from harness.reporting.data import load_report_data
 from harness.reporting.terminal import fmt_metric, render_terminal
 from harness.runs import RunDir, read_json, write_doc
+from harness.scoring.catalogue import HEADLINE, STAT_METRICS
 
 WIDTHS = [80, 100, 180]
 LONG = "round3_clean_attr_cls"  # a system name as long as real ones get
@@ -53,7 +54,7 @@ def long_run(fake_run: RunDir) -> RunDir:
     scores = read_json(fake_run.scores)
     for summary in scores["systems"].values():
         summary["ci"] = {
-            path: [round(v - 0.1234, 4), round(v + 0.1234, 4)]
+            STAT_METRICS[path]: [round(v - 0.1234, 4), round(v + 0.1234, 4)]
             for path, _ in HEADLINE
             if isinstance(v := summary[path.split(".")[0]][path.split(".")[1]], float | int)
         }
