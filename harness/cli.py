@@ -29,6 +29,7 @@ VERBS: dict[str, str] = {
     "rescore": "harness.commands.run:rescore",
     "compare": "harness.commands.run:compare",
     "gate": "harness.commands.run:gate",
+    "runs": "harness.commands.runs:runs",
 }
 
 SHORT_HELP: dict[str, str] = {
@@ -43,6 +44,7 @@ SHORT_HELP: dict[str, str] = {
     "rescore": "Re-score a run's stored predictions without generating.",
     "compare": "Paired comparison of two systems (bootstrap, McNemar).",
     "gate": "Regression gate against a baseline; exit 1 on a regression.",
+    "runs": "List past runs, newest first, with their headline numbers.",
 }
 
 

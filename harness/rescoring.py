@@ -70,3 +70,63 @@ def rescore_run(
         scoring = scoring.model_copy(update={"synonyms": [Path(s) for s in synonyms]})
     test = read_records(run.test_records).records
     return score_and_report(run, dict(header), scoring, test, console)
+
+
+def branch_run(run: RunDir, name: str) -> RunDir:
+    """A new run folder `name` beside `run` holding its inputs (test records, predictions, losses,
+    suite copy) and a manifest that names `run` as its parent; rescoring it leaves `run` as it was.
+    """
+    import shutil
+    import time
+
+    from harness.runs import SAFE_NAME, write_doc
+
+    if not SAFE_NAME.match(name):
+        raise HarnessError(
+            f"--as {name!r}: expected a run name of 1-64 letters, digits, '_', '.' or '-', starting with a "
+            "letter or digit (it names a folder beside the run)"
+        )
+    new = RunDir(run.root.parent / name)
+    if new.root.exists() or new.root.is_symlink():
+        raise HarnessError(
+            f"--as {name}: {new.root} already exists; choose another name or remove that folder"
+        )
+    verify_run(run, strict=True)
+    manifest = read_manifest(run)
+    staging = run.root.parent / f".{name}.partial"
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir()
+    for sub in ("data", "predictions", "losses"):
+        if (run.root / sub).is_dir():
+            shutil.copytree(run.root / sub, staging / sub)
+    if run.suite_copy.is_file():
+        shutil.copy2(run.suite_copy, staging / run.suite_copy.name)
+    parent = {"run_id": run.root.name, "path": str(run.root.resolve())}
+    header = {**manifest.get("scores_header", {}), "run_id": name, "parent": parent}
+    created = time.strftime("%Y-%m-%dT%H:%M:%S%z")
+    write_doc(
+        staging / "manifest.json",
+        {**manifest, "run_id": name, "parent": parent, "created": created, "scores_header": header},
+    )
+    staging.rename(new.root)  # whole or not at all: a half-copied run never looks like a run
+    return new
+
+
+def score_changes(
+    old: RunDir, new: RunDir, metrics: list[str], *, resamples: int, seed: int
+) -> list[dict[str, Any]]:
+    """Per system of both runs and per metric: old and new values, Δ and the paired bootstrap's
+    95% CI and p-value over their per-sample counts (harness.gate.paired)."""
+    from harness.gate import load_counts, paired, run_systems
+
+    rows = []
+    before = run_systems(old)
+    for system in run_systems(new):
+        if system not in before:
+            continue
+        a, b = load_counts(old, system), load_counts(new, system)
+        for metric in metrics:
+            rows.append(
+                {"system": system, **paired(a, b, metric, "paired_bootstrap", resamples=resamples, seed=seed)}
+            )
+    return rows

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import click
@@ -27,6 +28,8 @@ def synonyms() -> None:
 
 
 @synonyms.command("suggest")
+@click.argument("run_dir", required=False, type=click.Path(path_type=Path))
+@click.option("--system", "systems", multiple=True, help="With RUN_DIR: mine only this system (repeatable).")
 @click.option("--gold", type=click.Path(dir_okay=False), help="PromptCBLUE gold file (with --pred).")
 @click.option("--pred", type=click.Path(dir_okay=False), help="Predictions to mine mismatched pairs from.")
 @click.option(
@@ -52,6 +55,8 @@ def synonyms() -> None:
 @_SYN_OPT
 @json_option
 def suggest(
+    run_dir: Path | None,
+    systems: tuple[str, ...],
     gold: str | None,
     pred: str | None,
     chip: str | None,
@@ -62,41 +67,42 @@ def suggest(
     dirs: tuple[str, ...],
     as_json: bool,
 ) -> None:
-    """Propose new variant groups for a person to approve (nothing is written to synonyms/).
+    """Propose synonym pairs for a person to approve (nothing is written to synonyms/).
 
-    From --gold/--pred: pairs aligned only by fuzzy score, and a lone unmatched gold entity
-    beside a lone unmatched prediction with the same label. From --chip: NER mentions whose
-    normalized name differs and that the dictionaries do not map yet.
+    From a run folder RUN_DIR (every system's stored predictions, scored with the run's scoring
+    settings as they are now) or --gold/--pred: a gold entity and a predicted one left unaligned
+    in the same sample cost canonical points; each such pair whose names look like one finding
+    (an abbreviation such as 眼睛干涩/眼干, a character variant such as 头痛/头疼, the same
+    characters reordered, a shared jieba word, most characters shared) is proposed with its
+    evidence (samples, count) and the canonical F1 it would gain if accepted, largest first.
+    Pairs the fuzzy matcher already aligns follow (they cost nothing). A pair whose names the
+    dictionaries hold under two different canonicals is never proposed. From --chip: NER
+    mentions whose normalized name differs and that the dictionaries do not map yet.
     """
     from harness.errors import HarnessError
     from harness.scoring import suggest as S
-    from harness.scoring.synonyms import load_synonyms
 
-    if not chip and not (gold and pred):
-        raise HarnessError("give --gold and --pred, or --chip FILE (or both)")
+    if not chip and not (gold and pred) and run_dir is None:
+        raise HarnessError("give a run folder, --gold and --pred, or --chip FILE")
+    if run_dir is not None and (gold or pred):
+        raise HarnessError("give a run folder or --gold/--pred, not both")
+    if systems and run_dir is None:
+        raise HarnessError("--system picks systems of a run folder: give the run folder too")
     if out:
         from harness.safeio import check_output_path
         from harness.scoring.synonyms import default_synonym_dirs
 
-        check_output_path(out, "--out", [gold, pred, chip, *(_dirs(dirs) or default_synonym_dirs())])
-    table = load_synonyms(_dirs(dirs))
+        inputs = [gold, pred, chip, run_dir, *(_dirs(dirs) or default_synonym_dirs())]
+        check_output_path(out, "--out", inputs)
     proposals: list[S.Proposal] = []
-    if gold and pred:
-        from harness.predictions import check_ids, read_predictions
-        from harness.records import read_gold
-        from harness.scoring.pipeline import ScoringConfig, is_scorable, score
-
-        # the scorer's own gold reader: a bad line is an error, not a record mined as empty
-        records = [r for r in read_gold(gold, is_scorable) if is_scorable(r)]
-        if not records:
-            raise HarnessError(f"{gold}: no attr_cls records with answer choices to mine")
-        preds = read_predictions(pred)
-        preds = {k: v for k, v in preds.items() if k in {r.sample_id for r in records}}
-        check_ids(preds, [r.sample_id for r in records], allow_missing, pred)
-        cfg = ScoringConfig(synonyms=_dirs(dirs), bootstrap_resamples=0)
-        proposals += S.from_scores(score(records, preds, cfg), table, min_count or 1)
+    if run_dir is not None:
+        proposals += _from_run(run_dir, list(systems), _dirs(dirs), min_count or 1)
+    elif gold and pred:
+        proposals += _from_files(gold, pred, allow_missing, _dirs(dirs), min_count or 1)
     if chip:
-        proposals += S.from_chip(chip, table, min_count or 2)
+        from harness.scoring.synonyms import load_synonyms
+
+        proposals += S.from_chip(chip, load_synonyms(_dirs(dirs)), min_count or 2)
     if out:
         from harness.jsonl import atomic_write_text
 
@@ -110,18 +116,85 @@ def suggest(
             }
         )
         return
+    _print_proposals(proposals, limit, run_dir)
+
+
+def _from_files(
+    gold: str, pred: str, allow_missing: bool, dirs: list[str] | None, min_count: int
+) -> list[Any]:
+    from harness.errors import HarnessError
+    from harness.predictions import check_ids, read_predictions
+    from harness.records import read_gold
+    from harness.scoring import suggest as S
+    from harness.scoring.pipeline import ScoringConfig, is_scorable, score
+
+    # the scorer's own gold reader: a bad line is an error, not a record mined as empty
+    records = [r for r in read_gold(gold, is_scorable) if is_scorable(r)]
+    if not records:
+        raise HarnessError(f"{gold}: no attr_cls records with answer choices to mine")
+    preds = read_predictions(pred)
+    preds = {k: v for k, v in preds.items() if k in {r.sample_id for r in records}}
+    check_ids(preds, [r.sample_id for r in records], allow_missing, pred)
+    cfg = ScoringConfig(synonyms=dirs, bootstrap_resamples=0)
+    result = score(records, preds, cfg)
+    return S.from_scores([S.Mined("pred", preds, result)], result._scorer.table, cfg, min_count)
+
+
+def _from_run(run_dir: Path, systems: list[str], dirs: list[str] | None, min_count: int) -> list[Any]:
+    """Every (or each named) system of a run, scored with the run's scoring settings as they are now."""
+    from harness.errors import HarnessError
+    from harness.records import read_records
+    from harness.rescoring import current_scoring
+    from harness.runs import open_run, read_manifest
+    from harness.scoring import suggest as S
+    from harness.scoring.pipeline import Scorer, score
+    from harness.steps import load_run_predictions
+
+    run = open_run(run_dir, strict=True)
+    manifest = read_manifest(run)
+    order = (manifest.get("scores_header") or {}).get("order") or run.systems()
+    unknown = [s for s in systems if s not in order]
+    if unknown:
+        raise HarnessError(
+            f"--system: {run_dir} has no system {', '.join(unknown)}; systems: {', '.join(order)}"
+        )
+    cfg = current_scoring(run, manifest).model_copy(update={"bootstrap_resamples": 0})
+    if dirs:
+        cfg = cfg.model_copy(update={"synonyms": [Path(d) for d in dirs]})
+    scorer = Scorer(cfg)
+    test = read_records(run.test_records).records
+    mined = []
+    for s in systems or order:
+        preds = load_run_predictions(run, s)
+        mined.append(S.Mined(s, preds, score(test, preds, scorer=scorer)))
+    return S.from_scores(mined, scorer.table, cfg, min_count)
+
+
+def _print_proposals(proposals: list[Any], limit: int, run_dir: Path | None) -> None:
     from rich.markup import escape
     from rich.table import Table
 
     console = console_for(False)
     t = Table(title=f"synonym proposals ({len(proposals)}; showing {min(limit, len(proposals))})")
-    for col in ("canonical", "variant", "count", "source", "examples", "note"):
-        t.add_column(col)
+    for col in ("canonical", "variant", "why", "samples", "gain", "examples", "note"):
+        # ids and names are folded, never cut to '…': they are what a reviewer looks up
+        t.add_column(col, justify="right" if col in ("samples", "gain") else "left", overflow="fold")
     for p in proposals[:limit]:
-        cells = (p.canonical, p.variant, str(p.count), p.source, ", ".join(p.examples), p.note)
+        gain = "" if p.gain is None else f"{p.gain:+.4f}"
+        if len(p.gains) > 1:
+            gain += f" ({max(p.gains, key=p.gains.get)})"
+        why = p.kind or p.source
+        if p.source == "fuzzy":
+            why += " (aligned by fuzzy score)"
+        cells = (p.canonical, p.variant, why, str(p.count), gain, ", ".join(p.examples), p.note)
         t.add_row(*(escape(c) for c in cells))  # names are data, never rich markup
     console.print(t)
-    console.print("Review, then add with: harness synonyms add CANONICAL VARIANT …")
+    if any(p.gain is not None for p in proposals[:limit]):
+        console.print(
+            "gain: canonical F1 gained if the pair is accepted (largest over systems)", highlight=False
+        )
+    then = f", then `harness rescore {run_dir} --as NAME` to score it as a new run" if run_dir else ""
+    console.print(f"Review, then add with: harness synonyms add CANONICAL VARIANT …{then}", highlight=False)
 
 
 @synonyms.command("add")
@@ -143,16 +216,17 @@ def add(
     The file is rewritten with a YAML emitter (one block per canonical; the comment block at
     its top is kept) and replaced only once the new text reads back as the intended dictionary.
     """
-    from harness.scoring.synonyms import add_synonyms
+    from harness.scoring.synonyms import add_synonyms, display_path
 
     r = add_synonyms(canonical, list(variants), file=file, dirs=_dirs(dirs))
+    path = display_path(r.path)
     note = (
-        f"{r.path} is not among the dictionaries read by default: pass --synonyms {r.path} to score with it"
+        f"{path} is not among the dictionaries read by default: pass --synonyms {path} to score with it"
         if r.outside and r.added
         else None
     )
     result: dict[str, Any] = {
-        "file": str(r.path),
+        "file": path,
         "canonical": r.canonical,
         "added": r.added,
         "skipped": [{"variant": v, "why": why} for v, why in r.skipped],
@@ -164,7 +238,7 @@ def add(
     console = console_for(False)
     for v, why in r.skipped:
         console.print(f"skipped {v!r}: {why}", highlight=False, markup=False)
-    msg = f"added {', '.join(r.added)} under {r.canonical} in {r.path}" if r.added else "nothing new to add"
+    msg = f"added {', '.join(r.added)} under {r.canonical} in {path}" if r.added else "nothing new to add"
     console.print(msg, highlight=False, markup=False)
     if note:
         console.print(f"note: {note}", highlight=False, markup=False)

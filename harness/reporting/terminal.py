@@ -14,7 +14,8 @@ from rich.console import Console, Group
 from rich.table import Table
 from rich.text import Text
 
-from harness.reporting.data import HEADLINE, ReportData, metric_ci, metric_value
+from harness.reporting.data import ReportData, metric_ci
+from harness.scoring.catalogue import HEADLINE, metric_value
 
 # Measuring a table at this width gives its natural width (rich clamps a measure to the width given).
 _UNBOUNDED = 10_000
@@ -63,31 +64,32 @@ def metrics_tables(data: ReportData, console: Console) -> list[Any]:
     """Systems × headline metrics, split into as many tables as the width needs."""
     base = data.summary(data.base) if data.base in data.systems else {}
     title = f"{data.title}: systems × metrics (95% CI; Δ vs {data.base})"
+    headline = data.headline()
 
     def make(group: list[int], first: bool) -> Table:
         table = Table(title=title if first else f"{title} (continued)", title_justify="left")
         table.add_column("system", style="bold", no_wrap=True)
         table.add_column("n", justify="right", no_wrap=True)
         for i in group:
-            table.add_column(HEADLINE[i][1], justify="right", no_wrap=True)
+            table.add_column(headline[i][1], justify="right", no_wrap=True)
             table.add_column("Δ", justify="right", no_wrap=True)
         for s in data.systems:
             summary = data.summary(s)
             row: list[Any] = [s, str(summary.get("samples", ""))]
             for i in group:
-                path = HEADLINE[i][0]
+                path = headline[i][0]
                 row.append(fmt_metric(summary, path))
                 row.append(Text("") if s == data.base else fmt_delta(summary, base, path))
             table.add_row(*row)
         return table
 
-    tables = packed_tables(console, len(HEADLINE), make)
+    tables = packed_tables(console, len(headline), make)
     if tables is not None:
         return tables
     lines: list[Any] = [Text(title, style="italic")]
     for s in data.systems:
         summary = data.summary(s)
-        for path, label in HEADLINE:
+        for path, label in headline:
             line = Text(f"{s} (n={summary.get('samples', '')}) · {label}: {fmt_metric(summary, path)}")
             if s != data.base:
                 line.append(" Δ ").append_text(fmt_delta(summary, base, path))
@@ -192,3 +194,131 @@ def render_terminal(data: ReportData, console: Console) -> None:
     parts.extend(skipped_lines(data))
     parts.extend(gate_lines(data))
     console.print(Group(*parts))
+
+
+def print_comparison(result: dict[str, Any], console: Console, *, max_list: int = 20) -> None:
+    from harness.gate import fmt_p
+
+    # before/after a rescore both sides are one system: the labels then name the runs too
+    a, b = (result[k].get("label", result[k]["system"]) for k in ("a", "b"))
+    # which run each side is from (a long path wraps; it is never cut)
+    if result["a"]["run"] == result["b"]["run"]:
+        console.print(f"run: {result['a']['run']}", highlight=False)
+    else:
+        for side in ("a", "b"):
+            ref = result[side]
+            console.print(f"{side.upper()} = {a if side == 'a' else b}: run {ref['run']}", highlight=False)
+    title = f"{b} vs {a}: paired on {result['shared_samples']} shared samples (Δ = {b} − {a})"
+    headers = (a, b, "Δ", "95% CI of Δ", "p (paired bootstrap)")
+    rows = []
+    for t in result["metrics"]:
+        style = "green" if t["diff"] > 0 else "red" if t["diff"] < 0 else ""
+        diff = f"{t['diff']:+.4f}"
+        cells = (
+            f"{t['a']:.4f}",
+            f"{t['b']:.4f}",
+            f"[{style}]{diff}[/]" if style else diff,
+            f"[{t['ci'][0]:+.4f}, {t['ci'][1]:+.4f}]",
+            fmt_p(t["p_value"], t.get("resamples")),
+        )
+        rows.append((t["metric"], cells))
+
+    def make(group: list[int], first: bool) -> Table:
+        # the metric names every row, so columns that do not fit go to a second table
+        table = Table(title=title if first else f"{title} (continued)", title_justify="left")
+        table.add_column("metric", no_wrap=True)
+        for i in group:
+            table.add_column(headers[i], justify="right", no_wrap=True)
+        for metric, cells in rows:
+            table.add_row(metric, *(cells[i] for i in group))
+        return table
+
+    tables = packed_tables(console, len(headers), make)
+    if tables is not None:
+        for table in tables:
+            console.print(table)
+    else:
+        console.print(title, highlight=False)
+        for metric, cells in rows:
+            console.print(f"{metric}: " + "; ".join(f"{h} {c}" for h, c in zip(headers, cells, strict=True)))
+    mc = result["mcnemar"]
+    console.print(
+        f"McNemar (per sample): {mc['b01']} fixed, {mc['b10']} broken, p = {mc['p_value']:.4g}"
+        f"{' (exact)' if mc.get('exact') else ''}"
+    )
+    for name in ("fixed", "broken"):
+        ids = result[name]
+        more = f" and {len(ids) - max_list} more" if len(ids) > max_list else ""
+        # wrapped between ids, never inside one
+        console.print(f"{name} ({len(ids)}): {', '.join(ids[:max_list]) or '–'}{more}", highlight=False)
+
+
+# ---- the same table for other tools (`harness report RUN --format md|csv|json`) ----------------
+EXPORT_FORMATS = ("md", "csv", "json")
+
+
+def table_rows(data: ReportData) -> list[dict[str, Any]]:
+    """One row per system: its samples and, per headline metric, the value, 95% CI and Δ vs the base."""
+    base = data.summary(data.base) if data.base in data.systems else {}
+    rows = []
+    for s in data.systems:
+        summary = data.summary(s)
+        metrics = {}
+        for path, _ in HEADLINE:
+            value, against, ci = (
+                metric_value(summary, path),
+                metric_value(base, path),
+                metric_ci(summary, path),
+            )
+            delta = None if s == data.base or value is None or against is None else value - against
+            metrics[path] = {"value": value, "ci": list(ci) if ci else None, "delta": delta}
+        rows.append({"system": s, "samples": summary.get("samples"), "metrics": metrics})
+    return rows
+
+
+def export_table(data: ReportData, fmt: str) -> str:
+    """The systems × metrics table as JSON, CSV (full precision) or else Markdown (EXPORT_FORMATS)."""
+    rows = table_rows(data)
+    if fmt == "json":
+        import json
+
+        doc = {
+            "run": data.run.root.name,
+            "suite": data.scores.get("suite"),
+            "title": data.title,
+            "base": data.base,
+            "metrics": {path: label for path, label in HEADLINE},
+            "systems": rows,
+        }
+        return json.dumps(doc, ensure_ascii=False, indent=2) + "\n"
+    if fmt == "csv":
+        import csv
+        import io
+
+        out = io.StringIO()
+        writer = csv.writer(out, lineterminator="\n")
+        suffixes = ("", ".ci_low", ".ci_high", ".delta")
+        writer.writerow(["system", "samples", *(p + x for p, _ in HEADLINE for x in suffixes)])
+        for r in rows:
+            cells: list[Any] = [r["system"], r["samples"]]
+            for path, _ in HEADLINE:
+                m = r["metrics"][path]
+                ci = m["ci"] or [None, None]
+                cells += [m["value"], ci[0], ci[1], m["delta"]]
+            writer.writerow(["" if c is None else c for c in cells])
+        return out.getvalue()
+    head = ["system", "n", *(x for _, label in HEADLINE for x in (label, "Δ"))]
+    lines = [
+        f"**{data.title}**: systems × metrics (95% CI; Δ vs {data.base})",
+        "",
+        "| " + " | ".join(head) + " |",
+        "|" + "|".join([":---", "---:", *["---:"] * (2 * len(HEADLINE))]) + "|",
+    ]
+    for r in rows:
+        summary = data.summary(r["system"])
+        cells = [r["system"], str(r["samples"] if r["samples"] is not None else "")]
+        for path, _ in HEADLINE:
+            delta = r["metrics"][path]["delta"]
+            cells += [fmt_metric(summary, path), "" if delta is None else f"{delta:+.3f}"]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"

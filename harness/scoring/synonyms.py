@@ -397,6 +397,49 @@ def _header(text: str, source: str) -> str:
     return text[:start]
 
 
+def display_path(path: str | Path) -> str:
+    """A dictionary's path as its user knows it: links resolved (in a checkout the package's
+    data/synonyms is a link to synonyms/), relative to the working directory when below it."""
+    real = Path(path).resolve()
+    try:
+        return str(real.relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(real)
+
+
+def _at(e: Entry) -> str:
+    return f"{display_path(e.path)}:{e.line}"
+
+
+def _group(e: Entry) -> str:
+    shown = ", ".join(e.variants[:4]) + (", …" if len(e.variants) > 4 else "")
+    return f"{e.canonical!r} ({_at(e)}{'; variants: ' + shown if shown else ''})"
+
+
+def _elsewhere(v: str, target: str, canon_at: dict[str, Entry], variant_at: dict[str, Entry]) -> str | None:
+    """Why variant `v` cannot join canonical `target` because another group holds it, and what to do about it; None when no other group holds it."""
+    n = normalize_entity(v)
+    mine = normalize_entity(target)
+    other, holder = canon_at.get(n), variant_at.get(n)
+    merge = (
+        "merge the two groups by hand (move one block's names under the other canonical and delete "
+        "that block), then run `harness synonyms check`"
+    )
+    if other is not None and n != mine:
+        return (
+            f"variant {v!r} is itself a canonical, of the group {_group(other)}: the dictionaries hold "
+            f"{v!r} and {target!r} as different findings, so it cannot become a variant of {target!r}. "
+            f"If they are one finding, {merge}; otherwise leave them apart"
+        )
+    if holder is not None and normalize_entity(holder.canonical) != mine:
+        return (
+            f"variant {v!r} already belongs to canonical {holder.canonical!r} ({_at(holder)}), and a name "
+            f"means one finding only. If it was filed under the wrong canonical, remove it there first, "
+            f"then add it again; if {holder.canonical!r} and {target!r} are one finding, {merge}"
+        )
+    return None
+
+
 @dataclass
 class AddResult:
     path: Path
@@ -463,27 +506,22 @@ def add_synonyms(
     c = normalize_entity(canonical)
     owner = variant_at.get(c)
     if owner is not None and normalize_entity(owner.canonical) != c:
+        clash = [_elsewhere(v, owner.canonical, canon_at, variant_at) for v in wanted]
+        fine = [v for v, why in zip(wanted, clash, strict=True) if why is None]
+        then = f": `harness synonyms add {owner.canonical} {' '.join(fine)}`" if fine else ""
         raise HarnessError(
-            f"{canonical!r} is already a variant of {owner.canonical!r} ({owner.path}:{owner.line}): "
-            f"add under that canonical instead (harness synonyms add {owner.canonical} …)"
+            f"{canonical!r} is already a variant of {owner.canonical!r} ({_at(owner)}), so its variants "
+            f"go under that canonical instead{then}" + "".join(f"; {why}" for why in clash if why)
         )
     skipped: list[tuple[str, str]] = []
     new: list[str] = []
     for v in wanted:
         n = normalize_entity(v)
-        other, holder = canon_at.get(n), variant_at.get(n)
+        holder, why = variant_at.get(n), _elsewhere(v, canonical, canon_at, variant_at)
         if n == c:
             skipped.append((v, "is the canonical itself"))
-        elif other is not None:
-            raise HarnessError(
-                f"variant {v!r} is itself a canonical ({other.path}:{other.line}): merging two "
-                "groups is an edit to make by hand"
-            )
-        elif holder is not None and normalize_entity(holder.canonical) != c:
-            raise HarnessError(
-                f"variant {v!r} already belongs to canonical {holder.canonical!r} "
-                f"({holder.path}:{holder.line}); remove it there first"
-            )
+        elif why:
+            raise HarnessError(why)
         elif holder is not None:
             skipped.append((v, "already listed"))
         elif n in {normalize_entity(x) for x in new}:
@@ -493,7 +531,7 @@ def add_synonyms(
 
     entry = canon_at.get(c)
     if entry and file and Path(file).resolve() != Path(entry.path).resolve():
-        raise HarnessError(f"{canonical!r} is defined in {entry.path}, not {file}")
+        raise HarnessError(f"{canonical!r} is defined in {display_path(entry.path)}, not {file}")
     if entry:
         target = Path(entry.path)
     elif file:

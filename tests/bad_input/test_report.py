@@ -47,6 +47,26 @@ def summary_report(**fields: object) -> Callable[[Path], None]:
     return change
 
 
+def edit_scores(change: Callable[[dict], object]) -> Callable[[Path], None]:
+    def edit(run: Path) -> None:
+        scores = json.loads((run / "scores.json").read_text(encoding="utf-8"))
+        change(scores)
+        (run / "scores.json").write_text(json.dumps(scores), encoding="utf-8")
+
+    return edit
+
+
+def edit_first_trace(system: str, change: Callable[[dict], object]) -> Callable[[Path], None]:
+    def edit(run: Path) -> None:
+        path = run / "traces" / f"{system}.jsonl"
+        lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+        first = json.loads(lines[0])
+        change(first)
+        path.write_text(json.dumps(first, ensure_ascii=False) + "\n" + "".join(lines[1:]), encoding="utf-8")
+
+    return edit
+
+
 CASES: list[Case] = [
     Case("good-run", damaged(), REPORT, 0, ["HTML report:", "rules"]),
     Case(
@@ -58,14 +78,14 @@ CASES: list[Case] = [
     ),
     Case(
         "scores-corrupt",
-        damaged(write("scores.json", '{"systems": ')),
+        damaged(write("scores.json", '{"version": 2, "systems": ')),
         REPORT,
         2,
         ["scores.json:1: invalid JSON"],
     ),
     Case(
         "scores-duplicate-key",
-        damaged(write("scores.json", '{"systems": {}, "systems": {}}')),
+        damaged(write("scores.json", '{"version": 2, "systems": {}, "systems": {}}')),
         REPORT,
         2,
         ["scores.json:1: duplicate key 'systems'"],
@@ -79,21 +99,21 @@ CASES: list[Case] = [
     ),
     Case(
         "scores-systems-wrong-type",
-        damaged(write("scores.json", '{"systems": [1, 2]}')),
+        damaged(write("scores.json", '{"version": 2, "systems": [1, 2]}')),
         REPORT,
         2,
         ["scores.json: field systems: expected an object of score summaries"],
     ),
     Case(
         "scores-system-name-outside-the-run",
-        damaged(write("scores.json", '{"systems": {"../../x": {}}}')),
+        damaged(write("scores.json", '{"version": 2, "systems": {"../../x": {}}}')),
         REPORT,
         2,
         ["field systems: '../../x' is not a system name harness writes"],
     ),
     Case(
         "scores-report-wrong-type",
-        damaged(write("scores.json", '{"systems": {}, "report": "base"}')),
+        damaged(write("scores.json", '{"version": 2, "systems": {}, "report": "base"}')),
         REPORT,
         2,
         ["scores.json: field report: expected an object, got str"],
@@ -135,7 +155,7 @@ CASES: list[Case] = [
     ),
     Case(
         "contamination-not-a-list",
-        damaged(write("scores.json", '{"systems": {}, "contamination": {"r3": "leak"}}')),
+        damaged(write("scores.json", '{"version": 2, "systems": {}, "contamination": {"r3": "leak"}}')),
         REPORT,
         2,
         ["field contamination.r3: expected a list of findings"],
@@ -177,7 +197,7 @@ CASES: list[Case] = [
     ),
     Case(
         "scores-no-systems",
-        damaged(write("scores.json", "{}")),
+        damaged(write("scores.json", '{"version": 2}')),
         REPORT,
         2,
         ["scores.json: field systems: no scored systems"],
@@ -195,6 +215,89 @@ CASES: list[Case] = [
         REPORT,
         2,
         ["traces/stored.jsonl: 2 traces for the 5 samples stored was scored on"],
+    ),
+    # the scores/trace contract is versioned: another version is refused, never read as a guess
+    Case(
+        "scores-unversioned",
+        damaged(edit_scores(lambda s: s.pop("version"))),
+        REPORT,
+        2,
+        [
+            "scores.json: field version: missing (a scores file from an older harness); expected version 2",
+            "harness rescore",
+        ],
+    ),
+    Case(
+        "scores-version-unknown",
+        damaged(edit_scores(lambda s: s.update(version=99))),
+        REPORT,
+        2,
+        ["scores.json: field version: expected 2 (what this harness reads), got 99"],
+    ),
+    Case(
+        "summary-ci-not-an-interval",
+        damaged(summary_field("rules", ci={"official_f1": {"low": 0.1, "high": 0.2}})),
+        REPORT,
+        2,
+        ["field systems.rules.ci.official_f1: expected [low, high]"],
+    ),
+    Case(
+        "trace-counts-missing",
+        damaged(edit_first_trace("stored", lambda t: t.pop("classification"))),
+        REPORT,
+        2,
+        ["traces/stored.jsonl:1: field classification: expected {items, correct} counts", "harness rescore"],
+    ),
+    Case(
+        "trace-tags-as-a-mapping",
+        damaged(edit_first_trace("stored", lambda t: t.update(tags={"drift": [1]}))),
+        REPORT,
+        2,
+        ["traces/stored.jsonl:1: field tags: expected a list of {tag, source, lines} objects"],
+    ),
+    # --- --format, --out, --open -----------------------------------------------------------------
+    Case(
+        "out-without-format",
+        damaged(),
+        [*REPORT, "--out", "{tmp}/t.md"],
+        2,
+        ["--out writes the table of --format: give --format md, csv or json"],
+    ),
+    Case(
+        "json-and-format-both-on-stdout",
+        damaged(),
+        [*REPORT, "--format", "csv", "--json"],
+        2,
+        ["--json and --format both print on stdout: use --format json, or --out FILE"],
+    ),
+    Case(
+        "format-unknown",
+        damaged(),
+        [*REPORT, "--format", "xlsx"],
+        2,
+        ["'xlsx' is not one of 'md', 'csv', 'json'"],
+    ),
+    Case(
+        "format-out-onto-the-run-scores",
+        damaged(),
+        [*REPORT, "--format", "md", "--out", "{tmp}/run/scores.json"],
+        2,
+        ["--out {tmp}/run/scores.json is an input file"],
+        check=lambda tmp, out: json.loads((tmp / "run" / "scores.json").read_text(encoding="utf-8")),
+    ),
+    Case(
+        "format-of-damaged-scores",
+        damaged(write("scores.json", "[]")),
+        [*REPORT, "--format", "csv"],
+        2,
+        ["scores.json: expected a JSON object"],
+    ),
+    Case(
+        "open-without-html",
+        damaged(remove("index.html")),
+        [*REPORT, "--format", "md", "--open"],
+        2,
+        ["index.html: no HTML report yet (render it with `harness report"],
     ),
 ]
 

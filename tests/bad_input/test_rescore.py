@@ -249,6 +249,30 @@ CASES: list[Case] = [
         2,
         ["'{tmp}/nope' does not exist"],
     ),
+    # --- --as NAME: a new run beside the old one, never over anything -------------------------------
+    Case(
+        "as-the-run-itself",
+        damaged(),
+        [*RESCORE, "--as", "run"],
+        2,
+        ["--as run: {tmp}/run already exists; choose another name or remove that folder"],
+    ),
+    Case(
+        "as-a-path",
+        damaged(),
+        [*RESCORE, "--as", "../x"],
+        2,
+        ["--as '../x': expected a run name of 1-64 letters"],
+        check=lambda tmp, out: not (tmp.parent / "x").exists() or pytest.fail("written outside"),
+    ),
+    Case(
+        "as-from-a-changed-run",
+        damaged(write("predictions/rules.jsonl", "")),
+        [*RESCORE, "--as", "new"],
+        2,
+        [REFUSED],
+        check=lambda tmp, out: sorted(p.name for p in tmp.iterdir()) == ["run"] or pytest.fail(out),
+    ),
 ]
 
 

@@ -79,6 +79,10 @@ DIALOG = json.dumps(
 )
 
 
+ZERO_SHOT = "  - {name: base, kind: zero_shot}\n"
+NO_BASE = edit("base_model: {tiny: {corpus: [te]}}\n", "")
+
+
 def run_argv(*extra: str) -> list[str]:
     return ["run", "{tmp}/suite.yaml", "--out", "{tmp}/out", *extra]
 
@@ -290,6 +294,43 @@ CASES: list[Case] = [
         2,
         ["base_model.id: local model folder is a file, expected a model folder"],
     ),
+    *[
+        Case(
+            f"base-model-{label}",
+            suite(edit("base_model: {tiny: {corpus: [te]}}", f"base_model: {block}") + ZERO_SHOT, **files),
+            run_argv(),
+            2,
+            expected,
+        )
+        for label, block, files, expected in [
+            (
+                "two-sources",
+                "{tiny: {corpus: [te]}, known: smollm2}",
+                {},
+                ["base_model: give exactly one of `id`", "got tiny, known"],
+            ),
+            ("unknown-known-model", "{known: llama}", {}, ["base_model.known: Input should be 'smollm2'"]),
+            ("gguf-missing", "{gguf: ./m.gguf}", {}, ["GGUF file not found: {tmp}/m.gguf"]),
+            (
+                "gguf-damaged",
+                "{gguf: ./m.gguf}",
+                {"m__gguf": "GGUF"},
+                ["{tmp}/m.gguf: truncated or damaged GGUF"],
+            ),
+        ]
+    ],
+    Case(
+        "chip2021-split-shares-over-one",
+        suite(
+            CHIP_SOURCE.replace(
+                "path: chip.jsonl}", "path: chip.jsonl, split: {part: test, test_share: 0.6, dev_share: 0.5}}"
+            ),
+            chip__jsonl=DIALOG + "\n",
+        ),
+        run_argv(),
+        2,
+        ["data.sources.te.split: test_share + dev_share must be under 1"],
+    ),
     # --- ${VAR} in every kind of path -------------------------------------------------------------
     *[
         Case(
@@ -403,6 +444,57 @@ CASES: list[Case] = [
         run_argv(),
         2,
         ["data.sources.te: file cannot be read: /proc/self/mem"],
+    ),
+    # --- base_model is needed only by systems that run on it ----------------------------------
+    Case(
+        "base-model-missing-for-zero-shot",
+        suite(NO_BASE.replace("{name: rules, kind: rules}", "{name: z, kind: zero_shot}")),
+        run_argv(),
+        2,
+        ["base_model: missing, and systems z need it", "or keep only predictions, rules and checkpoint"],
+        nothing_written_outside,
+    ),
+    Case(
+        "base-model-optional-for-rules",
+        suite(NO_BASE),
+        run_argv(),
+        0,
+        ["HTML report"],
+        check=lambda tmp, out: manifest_of(tmp)["models"]["base"] is None or pytest.fail(out),
+    ),
+    # --- --systems, --limit, --junit -------------------------------------------------------------
+    Case(
+        "systems-unknown",
+        suite(),
+        run_argv("--systems", "rules,nope"),
+        2,
+        ["--systems: no system nope in suite t; systems: rules"],
+        nothing_written_outside,
+    ),
+    Case(
+        "systems-only-commas",
+        suite(),
+        run_argv("--systems", " , "),
+        2,
+        ["--systems ' , ': expected system names separated by commas"],
+        nothing_written_outside,
+    ),
+    Case("limit-zero", suite(), run_argv("--limit", "0"), 2, ["--limit", "0 is not in the range x>=1"]),
+    Case(
+        "junit-onto-the-suite-file",
+        suite(),
+        run_argv("--junit", "{tmp}/suite.yaml"),
+        2,
+        ["--junit {tmp}/suite.yaml is an input file"],
+        nothing_written_outside,
+    ),
+    Case(
+        "junit-into-a-file-as-folder",
+        suite(),
+        run_argv("--junit", "{tmp}/suite.yaml/j.xml"),
+        2,
+        ["--junit {tmp}/suite.yaml/j.xml: {tmp}/suite.yaml is a file, not a folder"],
+        nothing_written_outside,
     ),
 ]
 

@@ -438,6 +438,49 @@ CASES: list[Case] = [
         2,
         ["bad gold lines: {tmp}/gold.jsonl:1: field input"],
     ),
+    Case(
+        "suggest_system_without_a_run",
+        chip([dialog("d1", "发热", "烧")]),
+        [*SUGGEST, "--system", "stored"],
+        2,
+        ["--system picks systems of a run folder: give the run folder too"],
+    ),
+    Case(
+        "suggest_run_and_gold_together",
+        both_files("", ""),
+        ["synonyms", "suggest", "{tmp}", "--gold", "{tmp}/gold.jsonl", "--pred", "{tmp}/pred.jsonl"],
+        2,
+        ["give a run folder or --gold/--pred, not both"],
+    ),
+    Case(
+        "suggest_folder_that_is_no_run",
+        good(),
+        ["synonyms", "suggest", "{tmp}/syn"],
+        2,
+        ["{tmp}/syn is not a run folder"],
+    ),
+    # ---- add: a refusal says what the dictionaries hold and what to do (issue 13: 反胃 ← 消瘦)
+    Case(
+        "add_under_a_variant_a_canonical_of_another_group",
+        files({"a.yaml": "恶心:\n  - 反胃\n消瘦:\n  - 瘦了\n"}),
+        add("反胃", "消瘦"),
+        2,
+        [
+            "'反胃' is already a variant of '恶心'",
+            "variant '消瘦' is itself a canonical, of the group '消瘦'",
+            "variants: 瘦了",
+            "merge the two groups by hand",
+        ],
+        unchanged(body="恶心:\n  - 反胃\n消瘦:\n  - 瘦了\n"),
+    ),
+    Case(
+        "add_under_a_variant_names_the_command_to_run",
+        files({"a.yaml": "恶心:\n  - 反胃\n"}),
+        add("反胃", "想吐"),
+        2,
+        ["go under that canonical instead: `harness synonyms add 恶心 想吐`"],
+        unchanged(body="恶心:\n  - 反胃\n"),
+    ),
 ]
 
 
