@@ -29,6 +29,10 @@ def iter_json_objects(path: str | Path) -> Iterator[tuple[int, Any | Problem]]:
         raise HarnessError(f"file cannot be read: {p} ({e.strerror or e})") from None
 
 
+# a JSON lines file this big takes seconds to read and validate: it gets a bar (on a terminal)
+BIG_FILE = 32 << 20
+
+
 def _json_objects(p: Path) -> Iterator[tuple[int, Any | Problem]]:
     with p.open("rb") as f:
         head = f.read(4096)
@@ -47,8 +51,15 @@ def _json_objects(p: Path) -> Iterator[tuple[int, Any | Problem]]:
             return
         yield from enumerate(items, 1)
         return
-    with p.open("rb") as f:
+    from harness.progress import bar
+
+    size = p.stat().st_size
+    with (
+        p.open("rb") as f,
+        bar(f"reading {p.name}", size if size >= BIG_FILE else 0, unit="bytes") as advance,
+    ):
         for n, raw_line in enumerate(f, 1):
+            advance(len(raw_line))
             try:
                 line = raw_line.decode("utf-8-sig" if n == 1 else "utf-8")
             except UnicodeDecodeError as e:

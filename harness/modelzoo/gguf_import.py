@@ -25,6 +25,7 @@ import re
 import shutil
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -32,6 +33,7 @@ from typing import Any
 from harness.errors import EXIT_INTERNAL, HarnessError
 from harness.hashing import sha256_file, sha256_model_dir
 from harness.modelzoo.umask import apply_umask
+from harness.progress import stages
 from harness.safeio import check_input_file, read_json_file
 
 RECORD = "harness_import.json"
@@ -174,7 +176,9 @@ def import_gguf(path: str | Path, out: str | Path) -> ImportResult:
         except OSError as e:
             raise HarnessError(f"--out {root}: cannot write there ({e.strerror or e})") from e
         try:
-            verify = _convert(info, tmp)
+            # minutes for a real model: de-quantizing, saving, loading back, generating twice
+            with stages(f"importing {info.path.name}", 4) as stage:
+                verify = _convert(info, tmp, stage)
             apply_umask(tmp)
             try:
                 tmp.rename(target)
@@ -197,14 +201,17 @@ def import_gguf(path: str | Path, out: str | Path) -> ImportResult:
     )
 
 
-def _convert(info: GgufInfo, out: Path) -> dict[str, Any]:
-    """De-quantize with transformers, save a plain model into `out`, verify it, write the record."""
+def _convert(info: GgufInfo, out: Path, stage: Callable[[str], None]) -> dict[str, Any]:
+    """De-quantize with transformers, save a plain model into `out`, verify it, write the record.
+
+    `stage(name)` is called as each of its 4 stages starts (harness.progress.stages)."""
     import copy
 
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     src = {"pretrained_model_name_or_path": str(info.path.parent), "gguf_file": info.path.name}
+    stage("de-quantizing the GGUF weights")
     try:
         gguf_model = AutoModelForCausalLM.from_pretrained(**src, dtype=torch.float32).eval()
     except ValueError as e:  # an architecture the GGUF loader lacks, or not a causal LM
@@ -219,6 +226,7 @@ def _convert(info: GgufInfo, out: Path) -> dict[str, Any]:
     except (ValueError, KeyError) as e:
         raise HarnessError(f"{info.path}: cannot read the tokenizer from the GGUF file ({e})") from e
 
+    stage("saving safetensors")
     plain_config = copy.deepcopy(gguf_model.config)
     if hasattr(plain_config, "quantization_config"):
         del plain_config.quantization_config  # the weights saved are plain float32
@@ -234,7 +242,9 @@ def _convert(info: GgufInfo, out: Path) -> dict[str, Any]:
     tok.model_max_length = getattr(plain_config, "max_position_embeddings", tok.model_max_length)
     tok.save_pretrained(out)
 
+    stage("loading the saved model back")
     saved = AutoModelForCausalLM.from_pretrained(out, dtype=torch.float32).eval()
+    stage("checking its greedy output against the GGUF load")
     verify = compare_greedy((gguf_model, gguf_tok), (saved, AutoTokenizer.from_pretrained(out)))
     if not verify["equal"]:
         raise VerifyError(

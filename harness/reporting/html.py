@@ -12,7 +12,10 @@ from typing import Any
 from harness import __version__
 from harness.jsonl import atomic_write_text
 from harness.reporting.charts import bar_chart, line_chart
-from harness.reporting.data import HEADLINE, ReportData, metric_ci, metric_value, per_label_f1, trace_tags
+from harness.reporting.data import ReportData, metric_ci, per_label_f1, trace_tags
+from harness.reporting.marks import CORRECT, DUPLICATE, HALLUCINATED, SEVERITY, UNPARSABLE, WRONG, mark_answer
+from harness.reporting.provenance import data_rows, run_rows, system_rows
+from harness.scoring.catalogue import metric_value
 
 TEMPLATES = Path(__file__).parent / "templates"
 
@@ -35,7 +38,7 @@ def _table(data: ReportData) -> list[dict[str, Any]]:
     for s in data.systems:
         summary = data.summary(s)
         cells = []
-        for path, _ in HEADLINE:
+        for path, _ in data.headline():
             v, b, ci = metric_value(summary, path), metric_value(base, path), metric_ci(summary, path)
             d = None if v is None or b is None or s == data.base else v - b
             cells.append(
@@ -115,6 +118,38 @@ def outcomes(data: ReportData) -> list[dict[str, Any]]:
     return rows
 
 
+# what each mark reads as beside its line (the note follows it)
+MARK_LABELS = {
+    CORRECT: "✓",
+    WRONG: "✗ wrong label",
+    HALLUCINATED: "extra: hallucinated",
+    DUPLICATE: "extra: duplicate",
+    UNPARSABLE: "unparsable",
+}
+
+
+def _output(system: str, text: str, trace: dict[str, Any], tags: list[str], correct: bool) -> dict[str, Any]:
+    """One system's answer to one sample: its lines with their marks, and the gold items it missed."""
+    marked = mark_answer(text, trace)
+    counts = marked.counts()
+    summary = [f"{counts[k]} {MARK_LABELS[k] if k != CORRECT else 'correct'}" for k in SEVERITY if counts[k]]
+    return {
+        "system": system,
+        "tags": tags,
+        "correct": correct,
+        "lines": [
+            {
+                "text": line.text,
+                "kind": line.kind,
+                "marks": [{"kind": m.kind, "label": MARK_LABELS[m.kind], "note": m.note} for m in line.marks],
+            }
+            for line in marked.lines
+        ],
+        "missing": marked.missing,
+        "summary": " · ".join(summary + ([f"{counts['missing']} missing"] if counts["missing"] else [])),
+    }
+
+
 def _examples(data: ReportData) -> list[dict[str, Any]]:
     correct = {s: data.correct(s) for s in data.systems}
     items = []
@@ -123,11 +158,10 @@ def _examples(data: ReportData) -> list[dict[str, Any]]:
         flags = [correct[s].get(sid, False) for s in data.systems]
         outputs, tags_all = [], []
         for s, ok in zip(data.systems, flags, strict=True):
-            tags = trace_tags(data.traces.get(s, {}).get(sid, {}))
+            trace = data.traces.get(s, {}).get(sid, {})
+            tags = trace_tags(trace)
             tags_all += [f"{s}:{t}" for t in tags]
-            outputs.append(
-                {"system": s, "text": data.predictions.get(s, {}).get(sid, ""), "tags": tags, "correct": ok}
-            )
+            outputs.append(_output(s, data.predictions.get(s, {}).get(sid, ""), trace, tags, ok))
         items.append(
             (
                 0 if len(set(flags)) > 1 else 1,  # samples where systems disagree come first
@@ -162,7 +196,7 @@ def render_html(data: ReportData) -> str:
     label_names, per_label = _per_label(data)
     failure_names, failures = _failures(data)
     bars = []
-    for path, label in HEADLINE[:3]:
+    for path, label in data.headline()[:3]:
         values = {s: v for s in data.systems if (v := metric_value(data.summary(s), path)) is not None}
         if values:
             bars.append(bar_chart(values, title=label, height=40 + 24 * len(values)))
@@ -179,7 +213,7 @@ def render_html(data: ReportData) -> str:
             base=data.base,
             reference=data.reference,
             systems=data.systems,
-            metrics=[{"path": p, "label": label} for p, label in HEADLINE],
+            metrics=[{"path": p, "label": label} for p, label in data.headline()],
             table=_table(data),
             bar_charts=bars,
             label_names=label_names,
@@ -193,6 +227,11 @@ def render_html(data: ReportData) -> str:
             examples=_examples(data),
             outcomes=outcomes(data),
             gate=data.gate(),
+            provenance={
+                "run": run_rows(data.manifest, data.scores),
+                "systems": system_rows(data.manifest, data.systems),
+                "data": data_rows(data.manifest),
+            },
             manifest=json.dumps(data.manifest, ensure_ascii=False, indent=2),
         )
     )

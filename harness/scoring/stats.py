@@ -35,6 +35,8 @@ class HasCounts(Protocol):
 _RARE = 16
 # bincount blocks of at most this many (resample, row) cells stay in the CPU cache
 _BLOCK_CELLS = 1 << 17
+# resamples × distinct rows from which the bootstrap shows a bar (about 1 s of work)
+_BAR_CELLS = 20_000_000
 # fixed odd 64-bit multipliers: a row hash that groups equal rows (checked exactly, see _group_rows)
 _ROW_HASH = np.random.default_rng(0x5EED).integers(1, 2**63, size=64, dtype=np.uint64) | np.uint64(1)
 
@@ -77,15 +79,24 @@ def _multinomial_sums(
     rows = rows.astype(np.float64)  # BLAS matmuls; the sums stay exact integers (far below 2**53)
     sums = top[:, :n_frequent] @ rows[~rare]
     rare_rows, rare_mult = rows[rare], mult[rare]
-    for li, c in enumerate(levels.tolist()):
-        lrows = rare_rows[rare_mult == c]
-        m = len(lrows)
-        block = max(1, _BLOCK_CELLS // m)
-        for r0 in range(0, resamples, block):
-            totals = top[r0 : r0 + block, n_frequent + li]
-            which = np.repeat(np.arange(len(totals)), totals) * m + rng.integers(0, m, size=int(totals.sum()))
-            hist = np.bincount(which, minlength=len(totals) * m).reshape(len(totals), m)
-            sums[r0 : r0 + block] += hist @ lrows
+    from harness.progress import bar
+
+    # the rare rows' draws are the slow part (seconds past ~10^5 distinct rows): a bar of the
+    # resample blocks, drawn only when there are many; it never touches the random stream
+    blocks = sum(math.ceil(resamples / max(1, _BLOCK_CELLS // int(m))) for m in level_rows)
+    with bar("bootstrap", blocks if resamples * len(mult) >= _BAR_CELLS else 0) as advance:
+        for li, c in enumerate(levels.tolist()):
+            lrows = rare_rows[rare_mult == c]
+            m = len(lrows)
+            block = max(1, _BLOCK_CELLS // m)
+            for r0 in range(0, resamples, block):
+                totals = top[r0 : r0 + block, n_frequent + li]
+                which = np.repeat(np.arange(len(totals)), totals) * m + rng.integers(
+                    0, m, size=int(totals.sum())
+                )
+                hist = np.bincount(which, minlength=len(totals) * m).reshape(len(totals), m)
+                sums[r0 : r0 + block] += hist @ lrows
+                advance(1)
     return sums
 
 

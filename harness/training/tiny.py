@@ -179,59 +179,70 @@ def build_tiny_model(
     if vocab_size < MIN_VOCAB:
         raise HarnessError(f"vocab_size {vocab_size} is below the {MIN_VOCAB} byte and special tokens")
     _check_size(MIN_VOCAB, hidden, layers, intermediate or 4 * hidden)  # before any work
-    texts = list(iter_corpus(corpus_path))
-    if not texts:
-        raise HarnessError(f"corpus is empty: {corpus_path}")
-
-    import torch
-    from transformers import GenerationConfig, Qwen2Config, Qwen2ForCausalLM
-    from transformers.utils import logging as hf_logging
-
-    hf_logging.disable_progress_bar()  # a "writing shards" bar for one 2 MB file is noise
+    from harness.progress import stages
 
     out = Path(out_dir)
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except (FileExistsError, NotADirectoryError):
-        raise HarnessError(f"--out {out}: it, or a folder above it, is a file; give a folder path") from None
-    except OSError as e:
-        raise HarnessError(f"--out {out}: cannot create the folder ({e.strerror or e})") from None
-    from harness.training.tiny_pretrain import entity_words, pretrain_copy
+    # a big corpus takes minutes to read and to train a tokenizer on: show the stage running
+    with stages("tiny model", 5 if copy_steps else 4) as stage:
+        stage("reading the corpus")
+        texts = list(iter_corpus(corpus_path))
+        if not texts:
+            raise HarnessError(f"corpus is empty: {corpus_path}")
 
-    words = entity_words(texts) if entity_tokens or copy_steps else []
-    tokenizer = _train_tokenizer(texts, vocab_size, words if entity_tokens else None)
-    eos_id = tokenizer.convert_tokens_to_ids(IM_END)
-    pad_id = tokenizer.convert_tokens_to_ids(ENDOFTEXT)
-    _check_size(len(tokenizer), hidden, layers, intermediate or 4 * hidden)
-    config = Qwen2Config(
-        vocab_size=len(tokenizer),
-        hidden_size=hidden,
-        intermediate_size=intermediate or 4 * hidden,
-        num_hidden_layers=layers,
-        num_attention_heads=heads,
-        num_key_value_heads=kv_heads,
-        max_position_embeddings=max_positions,
-        rope_theta=10000.0,
-        tie_word_embeddings=True,
-        # Variance-preserving init (1/sqrt(hidden)) instead of Qwen's 0.02: LoRA never touches
-        # the tied embeddings, and with 0.02 they cap every logit near 2.5, so a LoRA-only
-        # model could never get confident (the loss stalls near ln(vocab) - 2).
-        initializer_range=init_std if init_std is not None else hidden**-0.5,
-        bos_token_id=pad_id,
-        eos_token_id=eos_id,
-        pad_token_id=pad_id,
-        torch_dtype="float32",
-    )
-    torch.manual_seed(seed)
-    model = Qwen2ForCausalLM(config)
-    model.generation_config = GenerationConfig(
-        bos_token_id=pad_id, eos_token_id=[eos_id, pad_id], pad_token_id=pad_id, do_sample=False
-    )
-    if copy_steps:
-        pretrain_copy(model, tokenizer, words, copy_steps, seed=seed)
-    model.save_pretrained(out, safe_serialization=True)
-    tokenizer.save_pretrained(out)
-    return out
+        import torch
+        from transformers import GenerationConfig, Qwen2Config, Qwen2ForCausalLM
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.disable_progress_bar()  # a "writing shards" bar for one 2 MB file is noise
+
+        try:
+            out.mkdir(parents=True, exist_ok=True)
+        except (FileExistsError, NotADirectoryError):
+            raise HarnessError(
+                f"--out {out}: it, or a folder above it, is a file; give a folder path"
+            ) from None
+        except OSError as e:
+            raise HarnessError(f"--out {out}: cannot create the folder ({e.strerror or e})") from None
+        from harness.training.tiny_pretrain import entity_words, pretrain_copy
+
+        words = entity_words(texts) if entity_tokens or copy_steps else []
+        stage("training the tokenizer")
+        tokenizer = _train_tokenizer(texts, vocab_size, words if entity_tokens else None)
+        eos_id = tokenizer.convert_tokens_to_ids(IM_END)
+        pad_id = tokenizer.convert_tokens_to_ids(ENDOFTEXT)
+        _check_size(len(tokenizer), hidden, layers, intermediate or 4 * hidden)
+        config = Qwen2Config(
+            vocab_size=len(tokenizer),
+            hidden_size=hidden,
+            intermediate_size=intermediate or 4 * hidden,
+            num_hidden_layers=layers,
+            num_attention_heads=heads,
+            num_key_value_heads=kv_heads,
+            max_position_embeddings=max_positions,
+            rope_theta=10000.0,
+            tie_word_embeddings=True,
+            # Variance-preserving init (1/sqrt(hidden)) instead of Qwen's 0.02: LoRA never touches
+            # the tied embeddings, and with 0.02 they cap every logit near 2.5, so a LoRA-only
+            # model could never get confident (the loss stalls near ln(vocab) - 2).
+            initializer_range=init_std if init_std is not None else hidden**-0.5,
+            bos_token_id=pad_id,
+            eos_token_id=eos_id,
+            pad_token_id=pad_id,
+            torch_dtype="float32",
+        )
+        stage("initialising the model")
+        torch.manual_seed(seed)
+        model = Qwen2ForCausalLM(config)
+        model.generation_config = GenerationConfig(
+            bos_token_id=pad_id, eos_token_id=[eos_id, pad_id], pad_token_id=pad_id, do_sample=False
+        )
+        if copy_steps:
+            stage(f"{copy_steps} steps of copy drills")
+            pretrain_copy(model, tokenizer, words, copy_steps, seed=seed)
+        stage("saving")
+        model.save_pretrained(out, safe_serialization=True)
+        tokenizer.save_pretrained(out)
+        return out
 
 
 def _check_settings(**settings: int) -> None:

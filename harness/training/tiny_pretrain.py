@@ -53,15 +53,16 @@ def copy_drills(words: list[str], n: int, seed: int = 0) -> list[str]:
 @contextmanager
 def _progress(steps: int) -> Iterator[Callable[[float], None]]:
     """A bar on stderr (steps, loss, time left): the drills take minutes on a CPU."""
-    from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from harness.progress import stderr_console
 
     with Progress(
         TextColumn("  copy drills {task.fields[loss]}"),
         BarColumn(),
         MofNCompleteColumn(),
         TimeRemainingColumn(),
-        console=Console(stderr=True),
+        console=stderr_console(),  # shared: the bar shows under the tiny model's stages
     ) as bar:
         task = bar.add_task("copy drills", total=steps, loss="")
         yield lambda loss: bar.update(task, advance=1, loss=f"loss {loss:.3f}")

@@ -146,7 +146,7 @@ def test_the_example_filter_script_runs_in_the_browser(fake_run: RunDir, tmp_pat
     # The script fills the "N shown" counter on load; an error in it would leave it empty.
     page = write_html(load_report_data(fake_run))
     dom = chromium(tmp_path, "--dump-dom", page.resolve().as_uri()).stdout
-    assert '<span id="count" class="muted">20 shown</span>' in dom
+    assert '<span id="count">20 of 20 samples shown</span>' in dom
 
 
 @pytest.mark.browser
@@ -162,7 +162,7 @@ def test_fixed_and_broken_filters_in_the_browser(
 ) -> None:
     page = write_html(load_report_data(fake_run))
     dom = chromium(tmp_path, "--dump-dom", page.resolve().as_uri() + "#" + view).stdout
-    assert f'<span id="count" class="muted">{shown} shown</span>' in dom
+    assert f'<span id="count">{shown} of 20 samples shown</span>' in dom
 
 
 def test_the_gate_verdict_shows_in_the_html(fake_run: RunDir, tmp_path: Path) -> None:
