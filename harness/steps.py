@@ -47,10 +47,16 @@ def load_source(src: Any) -> tuple[list[Record], list[Problem]]:
         res = read_records(src.path, on_error="skip", task_type=src.task_type, task_dataset=src.task_dataset)
         records, problems = res.records, res.problems
     elif kind == "chip2021":
-        from harness.datasets.chip2021 import convert_chip2021
+        from harness.datasets.chip2021 import DialogSplit, convert_chip2021
 
+        split = DialogSplit(**src.split.model_dump()) if src.split else None
         conv = convert_chip2021(
-            src.path, templates=src.templates, seed=src.seed, max_chars=src.max_chars, on_error="skip"
+            src.path,
+            templates=src.templates,
+            seed=src.seed,
+            max_chars=src.max_chars,
+            on_error="skip",
+            split=split,
         )
         records, problems = conv.records, conv.problems
     else:
@@ -59,8 +65,10 @@ def load_source(src: Any) -> tuple[list[Record], list[Problem]]:
 
 
 def _unscorable(record: Record) -> str | None:
-    """Why an attr_cls test record cannot be scored (no answer choices, no gold answer), or None."""
-    if record.task_type != "attr_cls":
+    """Why a test record of a registered task cannot be scored (no answer choices, no gold answer), or None."""
+    from harness.scoring.tasks import TASKS
+
+    if record.task_dataset not in TASKS:
         return None
     if not record.answer_choices:
         return "no answer_choices (the labels it may take)"
@@ -107,11 +115,12 @@ class Data:
 
     def test(self) -> list[Record]:
         tt, td = self.suite.data.test_task_type, self.suite.data.test_task_dataset
+        tds = self.suite.data.test_tasks
         recs: list[Record] = []
         bad: list[str] = []
         for name in self.suite.data.test:
             for r in self.source(name):
-                if (tt is None or r.task_type == tt) and (td is None or r.task_dataset == td):
+                if (tt is None or r.task_type == tt) and (tds is None or r.task_dataset in tds):
                     why = _unscorable(r)
                     if why:
                         bad.append(f"data.sources.{name}: sample {r.sample_id!r}: {why}")
@@ -136,9 +145,12 @@ class Data:
 
 # ---- steps --------------------------------------------------------------------------------
 def base_model_path(suite: Suite, data: Data, work: Path, console: Console) -> str:
-    if suite.base_model.id:
-        return suite.base_model.id
-    tiny = suite.base_model.tiny
+    block = suite.base_model
+    if block.id:
+        return block.id
+    if block.gguf is not None or block.known is not None:
+        return _imported_model(block.gguf, block.known, work, console)
+    tiny = block.tiny
     assert tiny is not None
     corpus = data.pool(tiny.corpus)
     code = code_fingerprint(
@@ -158,6 +170,27 @@ def base_model_path(suite: Suite, data: Data, work: Path, console: Console) -> s
     return str(out)
 
 
+def _imported_model(gguf: Path | None, known: str | None, work: Path, console: Console) -> str:
+    """The folder of a GGUF file imported under work/models (content-addressed: reused when there)."""
+    from harness.modelzoo.gguf_import import import_gguf
+
+    if known is not None:
+        from harness.modelzoo.fetch import fetch
+
+        fetched = fetch(known)
+        if fetched["downloaded"]:
+            console.print(f"  base model: fetched {known} ({fetched['source']}) → {fetched['path']}")
+        gguf = Path(fetched["path"])
+    assert gguf is not None
+    console.print(f"  base model: importing {gguf.name} (reused when already imported)")
+    result = import_gguf(gguf, work / "models")
+    verify = result.verify or {}
+    what = "imported" if result.imported else "reusing"
+    checked = f", greedy check vs transformers' GGUF load: {verify.get('equal')}" if result.imported else ""
+    console.print(f"  base model: {what} {result.model_dir} ({result.parameters:,} parameters{checked})")
+    return result.model_dir
+
+
 def train_system(
     suite: Suite,
     system: TrainedSystem,
@@ -171,7 +204,10 @@ def train_system(
     from harness.training.lora import train_lora
 
     train, dev = recipe_splits(suite, system, data, test)
-    findings = contamination(train, dev, test, suite.data.test_task_type, suite.data.test_task_dataset)
+    tasks = suite.data.test_tasks
+    # the detector checks one task; a suite of several tasks checks overlaps across all of them
+    one = tasks[0] if tasks and len(tasks) == 1 else None
+    findings = contamination(train, dev, test, suite.data.test_task_type, one)
     config = suite.train_config(system)
     console.print(
         f"  {system.name}: recipe {system.training.recipe}, {len(train)} train / {len(dev or [])} dev"
@@ -339,7 +375,11 @@ def score_system(
     write_rows(run.traces(system), list(result.traces))
     write_doc(
         run.root / "counts" / f"{system}.json",
-        {"sample_ids": list(result.sample_ids), "counts": [[int(x) for x in row] for row in result.counts]},
+        {
+            "sample_ids": list(result.sample_ids),
+            "counts": [[int(x) for x in row] for row in result.counts],
+            "tasks": list(result.tasks),  # each sample's task: the gate and compare test per task
+        },
     )
     return result.summary
 

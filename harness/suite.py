@@ -27,33 +27,12 @@ from pydantic.functional_validators import AfterValidator, BeforeValidator
 
 from harness.errors import HarnessError
 from harness.gate import MAX_RESAMPLES, MIN_RESAMPLES
-from harness.reporting.data import STAT_METRICS
+from harness.generation import GenerationConfig
 from harness.runs import SAFE_NAME
 from harness.safeio import read_yaml_file
-
-try:  # the other engineers' configs; a permissive stand-in until each one lands
-    from harness.generation import GenerationConfig
-except ImportError:  # pragma: no cover
-
-    class GenerationConfig(BaseModel):  # type: ignore[no-redef]
-        model_config = ConfigDict(extra="allow")
-
-
-try:
-    from harness.scoring.pipeline import ScoringConfig
-except ImportError:  # pragma: no cover
-
-    class ScoringConfig(BaseModel):  # type: ignore[no-redef]
-        model_config = ConfigDict(extra="allow")
-
-
-try:
-    from harness.training.lora import TrainConfig
-except ImportError:  # pragma: no cover
-
-    class TrainConfig(BaseModel):  # type: ignore[no-redef]
-        model_config = ConfigDict(extra="allow")
-
+from harness.scoring.catalogue import STAT_METRICS
+from harness.scoring.pipeline import ScoringConfig
+from harness.training.lora import TrainConfig
 
 _ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
@@ -118,6 +97,7 @@ def _safe_name(value: str) -> str:
 
 
 SuitePath = Annotated[Path, BeforeValidator(_resolve)]
+KnownModelName = Literal["smollm2"]  # harness.modelzoo.fetch.KNOWN (a test keeps them equal)
 ModelRef = Annotated[str, AfterValidator(_model_ref)]
 SafeName = Annotated[str, AfterValidator(_safe_name)]
 
@@ -138,12 +118,31 @@ class PromptCBLUESource(_Block):
     limit: int | None = Field(None, ge=1, description="keep the first N records (after filters)")
 
 
+class DialogSplitBlock(_Block):
+    """A dialog-level split: `test_share` of the dialogs (drawn by id and seed) are "test", the
+    next `dev_share` "dev", the rest "train"; give every part of one file the same shares and seed."""
+
+    part: Literal["train", "dev", "test"]
+    test_share: float = Field(gt=0, lt=1, allow_inf_nan=False)
+    dev_share: float = Field(0.0, ge=0, lt=1, allow_inf_nan=False)
+    seed: int = 0
+
+    @model_validator(mode="after")
+    def _shares(self) -> DialogSplitBlock:
+        if self.test_share + self.dev_share >= 1:
+            raise ValueError("test_share + dev_share must be under 1 (the rest is the train part)")
+        return self
+
+
 class Chip2021Source(_Block):
     kind: Literal["chip2021"]
     path: SuitePath
     templates: SuitePath | None = None
     seed: int = 0
-    max_chars: int | None = None
+    max_chars: int | None = Field(None, ge=1, description="window dialogs to at most this many characters")
+    split: DialogSplitBlock | None = Field(
+        None, description="keep one part of a dialog-level split (no dialog in both parts)"
+    )
     on_error: Literal["fail", "skip"] = Field(
         "fail", description="skip: drop bad lines (listed in the manifest and the report)"
     )
@@ -172,7 +171,42 @@ class DataBlock(_Block):
     dev: list[str] = Field(default_factory=list, description="source names pooled as dev data")
     test: list[str] = Field(min_length=1, description="source names every system is scored on")
     test_task_type: str | None = Field("attr_cls", description="keep only test records of this task_type")
-    test_task_dataset: str | None = Field("CHIP-MDCFNPC", description="…and of this task_dataset")
+    test_task_dataset: str | list[str] | None = Field(
+        "CHIP-MDCFNPC",
+        description="…and of this task_dataset, or of these (the tasks the suite tests, each a registered task)",
+    )
+
+    @property
+    def test_tasks(self) -> list[str] | None:
+        """The task_datasets the test split keeps (None: every one)."""
+        td = self.test_task_dataset
+        return [td] if isinstance(td, str) else td
+
+    @field_validator("test_task_dataset")
+    @classmethod
+    def _registered_tasks(cls, v: str | list[str] | None) -> str | list[str] | None:
+        if isinstance(v, list):
+            from harness.scoring.tasks import TASKS
+
+            if not v:
+                raise ValueError("name at least one task, or leave the field out")
+            unknown = [t for t in v if t not in TASKS]
+            if unknown:
+                raise ValueError(f"unknown task(s) {', '.join(unknown)}; valid: {', '.join(TASKS)}")
+        return v
+
+    @model_validator(mode="after")
+    def _types_agree(self) -> DataBlock:
+        from harness.scoring.tasks import TASKS
+
+        tt = self.test_task_type
+        off = [t for t in self.test_tasks or () if t in TASKS and tt is not None and TASKS[t].task_type != tt]
+        if off:
+            raise ValueError(
+                f"test_task_dataset names {', '.join(off)}, whose task_type is not test_task_type {tt}; "
+                "set test_task_type: null to test tasks of several types"
+            )
+        return self
 
     @model_validator(mode="after")
     def _known_sources(self) -> DataBlock:
@@ -203,6 +237,10 @@ class TinyModelBlock(_Block):
 class BaseModelBlock(_Block):
     id: ModelRef | None = Field(None, description="hub id or local folder")
     tiny: TinyModelBlock | None = None
+    gguf: SuitePath | None = Field(None, description="a GGUF file, imported once (harness models import)")
+    known: KnownModelName | None = Field(
+        None, description="a model harness can fetch (harness models fetch NAME), then imported"
+    )
     trust_remote_code: bool = Field(False, description="must stay false: harness runs no model code")
 
     @field_validator("trust_remote_code")
@@ -220,8 +258,12 @@ class BaseModelBlock(_Block):
 
     @model_validator(mode="after")
     def _one_of(self) -> BaseModelBlock:
-        if (self.id is None) == (self.tiny is None):
-            raise ValueError("give exactly one of `id` (hub id or folder) and `tiny` (build one)")
+        given = [k for k in ("id", "tiny", "gguf", "known") if getattr(self, k) is not None]
+        if len(given) != 1:
+            raise ValueError(
+                "give exactly one of `id` (hub id or folder), `tiny` (build one), `gguf` (a GGUF file to "
+                f"import) and `known` (a model to fetch and import); got {', '.join(given) or 'none'}"
+            )
         return self
 
 
@@ -276,6 +318,10 @@ System = Annotated[
 ]
 
 
+# Systems that run on the suite's base model (the others bring their own model or need none).
+MODEL_SYSTEMS = (ZeroShotSystem, TrainedSystem, AdapterSystem)
+
+
 # ---- report and gate ----------------------------------------------------------------------
 class ReportBlock(_Block):
     base: str | None = Field(None, description="system the deltas are against; default the first")
@@ -326,7 +372,9 @@ class Suite(_Block):
     name: SafeName
     description: str = ""
     data: DataBlock
-    base_model: BaseModelBlock
+    base_model: BaseModelBlock | None = Field(
+        None, description="the model zero_shot, trained and adapter systems run on; optional otherwise"
+    )
     training: TrainConfig = Field(default_factory=TrainConfig, description="defaults for every round")
     systems: list[System] = Field(min_length=1)
     generation: GenerationConfig = Field(default_factory=GenerationConfig)
@@ -358,7 +406,14 @@ class Suite(_Block):
         for s in self.gate.systems or []:
             if s not in names:
                 raise ValueError(f"gate.systems: unknown system {s!r}; systems: {names}")
-        if self.base_model.tiny:
+        needing = [s.name for s in self.systems if isinstance(s, MODEL_SYSTEMS)]
+        if self.base_model is None and needing:
+            raise ValueError(
+                f"base_model: missing, and systems {', '.join(needing)} need it (zero_shot, trained and "
+                "adapter systems run on a base model); add `base_model: {id: …}` (or tiny, gguf, known), "
+                "or keep only predictions, rules and checkpoint systems"
+            )
+        if self.base_model is not None and self.base_model.tiny:
             for src in self.base_model.tiny.corpus:
                 if src not in self.data.sources:
                     raise ValueError(f"base_model.tiny.corpus: unknown source {src!r}")
@@ -375,6 +430,39 @@ class Suite(_Block):
         return TrainConfig.model_validate(
             {**self.training.model_dump(exclude_unset=True), **system.training.lora}
         )
+
+    def select(self, names: list[str]) -> Suite:
+        """This suite with only the systems `names`, in the suite's order (`harness run --systems`).
+
+        The report's base and reference fall back to the first kept system when theirs is left
+        out, and the gate judges the kept systems only (a system not run is no regression; an
+        empty gate.systems means none of them is gated).
+        """
+        known = [s.name for s in self.systems]
+        unknown = [n for n in names if n not in known]
+        if unknown:
+            raise HarnessError(
+                f"--systems: no system {', '.join(unknown)} in suite {self.name}; systems: {', '.join(known)}"
+            )
+        kept = [s for s in self.systems if s.name in names]
+        first = kept[0].name
+        report = self.report.model_copy(
+            update={
+                k: getattr(self.report, k) if getattr(self.report, k) in names else first
+                for k in ("base", "reference")
+                if getattr(self.report, k)
+            }
+        )
+        gated = [n for n in (self.gate.systems or known) if n in names]
+        picked = self.model_copy(
+            update={
+                "systems": kept,
+                "report": report,
+                "gate": self.gate.model_copy(update={"systems": gated}),
+            }
+        )
+        picked._path = self._path
+        return picked
 
     @property
     def base_system(self) -> str:

@@ -20,10 +20,14 @@ Policies (each counted in `ConvertResult.stats`):
   Ids: `chip2021-<dialog_id>` or, when a dialog is split, `chip2021-<dialog_id>-w<k>` (k from 1).
 - Templates: one per dialog, chosen by `random.Random(f"{seed}:{dialog_id}")`, so a dialog
   keeps its template whatever else is in the file.
+- Dialog-level split (`split`): every window of a dialog goes to the same part (train, dev or
+  test), decided by the dialog id and seed alone (`dialog_part`), so parts made with the same
+  seed and shares never hold windows of one dialog, whatever the file order or window size.
 """
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import random
 from collections import Counter
@@ -250,6 +254,7 @@ def convert_chip2021(
     max_chars: int | None = None,
     on_error: OnError = "fail",
     conflict_policy: ConflictPolicy = "last",
+    split: DialogSplit | None = None,
 ) -> ConvertResult:
     """Convert a raw CHIP-2021 dialog file (JSON lines) into PromptCBLUE attr_cls records.
 
@@ -276,6 +281,9 @@ def convert_chip2021(
         if isinstance(dialog, Problem):
             result.problems.append(dialog)
             continue
+        if split is not None and not split.keeps(dialog.dialog_id):
+            stats["dialogs_in_other_part"] += 1
+            continue
         stats["dialogs"] += 1
         stats["raw_mentions"] += sum(len(t.mentions) for t in dialog.turns)
         pick = random.Random(f"{seed}:{dialog.dialog_id}").randrange(len(template_list))
@@ -301,6 +309,41 @@ def convert_chip2021(
     return result
 
 
+PARTS = ("train", "dev", "test")
+
+
+@dataclass(frozen=True)
+class DialogSplit:
+    """Keep the dialogs of one part: `test_share` of the dialogs (by id) are "test", the next
+    `dev_share` "dev", the rest "train"."""
+
+    part: str
+    test_share: float
+    dev_share: float = 0.0
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if self.part not in PARTS:
+            raise HarnessError(f"split part must be one of {', '.join(PARTS)}, got {self.part!r}")
+        if not (
+            0 <= self.test_share < 1 and 0 <= self.dev_share < 1 and self.test_share + self.dev_share < 1
+        ):
+            raise HarnessError(
+                f"split shares must be at least 0 and sum to less than 1, got test_share {self.test_share} "
+                f"and dev_share {self.dev_share}"
+            )
+
+    def keeps(self, dialog_id: str) -> bool:
+        return dialog_part(dialog_id, self.test_share, self.dev_share, self.seed) == self.part
+
+
+def dialog_part(dialog_id: str, test_share: float, dev_share: float = 0.0, seed: int = 0) -> str:
+    """The part of a dialog: a uniform draw from sha256(seed:dialog_id), stable across runs and files."""
+    digest = hashlib.sha256(f"{seed}:{dialog_id}".encode()).digest()
+    draw = int.from_bytes(digest[:8], "big") / 2**64
+    return "test" if draw < test_share else "dev" if draw < test_share + dev_share else "train"
+
+
 def _ordered_stats(
     stats: Counter[str], policy: str, max_chars: int | None, n_templates: int
 ) -> dict[str, Any]:
@@ -308,7 +351,7 @@ def _ordered_stats(
         "dialogs", "records", "windowed_dialogs", "windows", "windows_without_mentions",
         "dialogs_without_mentions", "split_turns", "windows_over_limit", "raw_mentions", "mentions", "conflicts",
         "empty_labels", "mentions_dropped_unlabelled", "mentions_sanitized", "mentions_dropped_blank",
-        "bad_lines",
+        "bad_lines", "dialogs_in_other_part",
     ]  # fmt: skip
     out: dict[str, Any] = {k: stats.get(k, 0) for k in keys}
     out["conflict_policy"] = policy

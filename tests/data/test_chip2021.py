@@ -86,7 +86,8 @@ def test_conflict_policies_order_and_empty_labels(small: Path, policy: str, expe
     assert rec.sample_id == "chip2021-7"
     assert pairs_of(rec.target) == expected  # 头痛 only has an empty label: left out
     assert official_pairs(rec.target, rec.answer_choices) == set(expected)
-    assert "临床发现实体：咳嗽，发烧，拉肚子" in rec.input or "实体：咳嗽，发烧，拉肚子" in rec.input
+    # the mention list is a line of its own, in dialog order (the two templates name it differently)
+    assert {"临床发现实体：咳嗽，发烧，拉肚子", "实体：咳嗽，发烧，拉肚子"} & set(rec.input.split("\n"))
     assert "患者：不发烧了 我妈也拉肚子" in rec.input  # a newline in a turn never splits the line
     assert rec.input.endswith("答：")
     assert res.stats["conflicts"] == 2
@@ -297,3 +298,60 @@ def test_a_range_outside_the_text_places_the_mention_where_it_is_said(tmp_path: 
     )
     result = convert_chip2021(raw, max_chars=12)
     assert [r.target.split("\n")[1:] for r in result.records] == [[f"发烧：{LONG_LABELS['阳性']}"]]
+
+
+def test_dialog_split_keeps_every_window_of_a_dialog_in_one_part(tmp_path: Path) -> None:
+    from harness.datasets.chip2021 import DialogSplit, dialog_part
+
+    long_turns = [turn("患者", f"第{i}天咳嗽", ("咳嗽", "阳性")) for i in range(6)]
+    path = write_dialogs(
+        tmp_path / "d.jsonl", [{"dialog_id": i, "dialog_info": long_turns} for i in range(60)]
+    )
+    parts = {
+        part: convert_chip2021(path, max_chars=20, split=DialogSplit(part, 0.2, 0.1, seed=3))
+        for part in ("train", "dev", "test")
+    }
+    dialogs = {p: {r.sample_id.split("-")[1] for r in res.records} for p, res in parts.items()}
+    assert all(len(res.records) > len(dialogs[p]) for p, res in parts.items())  # windowed
+    assert dialogs["train"].isdisjoint(dialogs["test"]) and dialogs["train"].isdisjoint(dialogs["dev"])
+    assert dialogs["dev"].isdisjoint(dialogs["test"])
+    assert set().union(*dialogs.values()) == {str(i) for i in range(60)}
+    for p, res in parts.items():
+        assert res.stats["dialogs"] + res.stats["dialogs_in_other_part"] == 60
+        assert all(dialog_part(d, 0.2, 0.1, 3) == p for d in dialogs[p])
+    # the part depends on the dialog id and seed only: not on the file's order or the window size
+    write_dialogs(
+        tmp_path / "r.jsonl", [{"dialog_id": i, "dialog_info": long_turns} for i in reversed(range(60))]
+    )
+    again = convert_chip2021(tmp_path / "r.jsonl", split=DialogSplit("test", 0.2, 0.1, seed=3))
+    assert {r.sample_id.split("-")[1] for r in again.records} == dialogs["test"]
+    other_seed = convert_chip2021(path, split=DialogSplit("test", 0.2, 0.1, seed=4))
+    assert {r.sample_id.split("-")[1] for r in other_seed.records} != dialogs["test"]
+
+
+@pytest.mark.parametrize(
+    ("args", "match"),
+    [
+        (("valid", 0.1), "part must be one of train, dev, test"),
+        (("test", 1.0), "shares must be at least 0 and sum to less than 1"),
+        (("test", 0.6, 0.4), "sum to less than 1"),
+        (("dev", -0.1), "at least 0"),
+    ],
+)
+def test_bad_dialog_splits_are_user_errors(args: tuple, match: str) -> None:
+    from harness.datasets.chip2021 import DialogSplit
+
+    with pytest.raises(HarnessError, match=match):
+        DialogSplit(*args)
+
+
+def test_real_dialog_split_shares(shared_data: Path) -> None:
+    from harness.datasets.chip2021 import DialogSplit
+
+    raw = shared_data / "chip2021-mdcfnpc" / "dialogs-val600.jsonl"
+    counts = {
+        p: convert_chip2021(raw, split=DialogSplit(p, 0.1, 0.03)).stats["dialogs"]
+        for p in ("train", "dev", "test")
+    }
+    assert sum(counts.values()) == 600
+    assert 40 <= counts["test"] <= 80 and 8 <= counts["dev"] <= 30, counts

@@ -61,7 +61,7 @@ def test_attr_cls_is_the_study(monkeypatch: pytest.MonkeyPatch) -> None:
     assert suite.data.sources["pcb_train"].path == Path("/data/pcb/train.json")
     cfg = suite.train_config(next(s for s in suite.systems if s.name == "round3"))
     assert (cfg.r, cfg.lora_alpha, cfg.lora_dropout, cfg.epochs, cfg.lr) == (8, 16, 0.05, 3, 2e-4)
-    assert (cfg.batch_size, cfg.grad_accum, cfg.dtype) == (2, 8, "bf16")
+    assert (cfg.batch_size, cfg.grad_accum, cfg.dtype) == (2, 8, "bfloat16")
     assert sorted(cfg.target_modules) == ["k_proj", "o_proj", "q_proj", "v_proj"]
     assert suite.generation.backend == "vllm"
     assert [s.name for s in suite.systems] == ["base", "round1", "round2", "round3"]
@@ -214,3 +214,22 @@ def test_sources_fail_on_bad_lines_unless_told_to_skip(tmp_path: Path) -> None:
     )
     suite = load_suite(write(tmp_path, text))
     assert suite.data.sources["tr"].on_error == "fail" and suite.data.sources["ch"].on_error == "fail"
+
+
+def test_known_model_names_are_the_ones_harness_can_fetch() -> None:
+    import typing
+
+    from harness.modelzoo.fetch import KNOWN
+    from harness.suite import KnownModelName
+
+    assert set(typing.get_args(KnownModelName)) == set(KNOWN)
+
+
+def test_the_real_suite_loads(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from harness.suite import load_suite
+
+    monkeypatch.setenv("CHIP2021_DIALOGS", str(tmp_path / "dialogs.jsonl"))
+    suite = load_suite(Path(__file__).parents[2] / "suites" / "real.yaml")
+    assert suite.base_model.known == "smollm2"
+    splits = {suite.data.sources[n].split.part for n in ("train", "dev", "test")}
+    assert splits == {"train", "dev", "test"}
