@@ -10,7 +10,7 @@ from harness.jsonl import iter_json_objects
 from harness.runs import RunDir, read_json, read_jsonl, read_scores
 from harness.scoring.catalogue import HEADLINE, STAT_METRICS
 from harness.scoring.contract import trace_problem
-from harness.scoring.tasks import TASKS
+from harness.scoring.tasks import TASKS, Task
 
 
 def metric_ci(summary: dict[str, Any], path: str) -> tuple[float, float] | None:
@@ -26,6 +26,13 @@ def metric_ci(summary: dict[str, Any], path: str) -> tuple[float, float] | None:
 def per_label_f1(classification: dict[str, Any]) -> dict[str, float]:
     """F1 per label, from the summary's per_label block."""
     return {k: float(v["f1"]) for k, v in (classification.get("per_label") or {}).items()}
+
+
+def tagged_count(count: Any) -> int | str:
+    """Samples tagged, from a summary's failure count (a number, or {"samples": n, …})."""
+    if isinstance(count, dict):
+        return count.get("samples", count.get("count", "?"))
+    return count if count is not None else 0
 
 
 def trace_correct(trace: dict[str, Any]) -> bool:
@@ -83,18 +90,58 @@ class ReportData:
     def summary(self, system: str) -> dict[str, Any]:
         return self.scores["systems"][system]
 
-    def headline(self) -> list[tuple[str, str]]:
-        """The metrics every table shows: HEADLINE for a run of one task; for a run of several, the
-        micro average's official and canonical F1, then each task's own headline (`by_task.TASK.…`)."""
+    def several_tasks(self) -> list[str]:
+        """The tasks of a run of several (their summaries are under `by_task`), in order; else []."""
         tasks: list[str] = []
         for s in self.systems:
             tasks += [t for t in self.summary(s).get("by_task") or {} if t not in tasks]
+        return tasks
+
+    def one_task(self) -> Task | None:
+        """The registered task of a run of one, known from its test records (None when they are
+        not loaded, or when the run scores several tasks)."""
+        if self.several_tasks():
+            return None
+        names = {str(r.get("task_dataset")) for r in self.records} & set(TASKS)
+        return TASKS[names.pop()] if len(names) == 1 else None
+
+    def shows(self, task: str | Task | None, section: str) -> bool:
+        """Whether a task's numbers appear in a report section (REPORT_SECTIONS): as its `report`
+        says; a task the report does not know shows everywhere."""
+        task = TASKS.get(task) if isinstance(task, str) else task
+        return task is None or section in task.report
+
+    def blocks(self, section: str) -> list[tuple[str, dict[str, dict[str, Any]]]]:
+        """The blocks of a per-task section (per_label, confusion, failures) as (title, system ->
+        summary): for a run of one task, one untitled block of the systems' summaries; for a run of
+        several, one per task that shows the section, titled with the task's name."""
+        tasks = self.several_tasks()
         if not tasks:
-            return HEADLINE
+            if not self.shows(self.one_task(), section):
+                return []
+            return [("", {s: self.summary(s) for s in self.systems})]
+        out = []
+        for t in tasks:
+            if self.shows(t, section):
+                by_task = {s: (self.summary(s).get("by_task") or {}).get(t) for s in self.systems}
+                out.append((t, {s: block for s, block in by_task.items() if isinstance(block, dict)}))
+        return out
+
+    def headline(self) -> list[tuple[str, str]]:
+        """The metrics every table shows. A run of one task: that task's headline (HEADLINE when
+        its task is not known); a run of several: the micro average's official and canonical F1,
+        then the headline of each task that shows its metrics (`by_task.TASK.…`)."""
+        tasks = self.several_tasks()
+        if not tasks:
+            task = self.one_task()
+            if task is None:
+                return HEADLINE
+            return task.headline if self.shows(task, "metrics") else []
         out = [("official.f1", "official F1 (micro)"), ("canonical.f1", "canonical F1 (micro)")]
         for t in tasks:
-            pairs = TASKS[t].headline if t in TASKS else HEADLINE
-            out += [(f"by_task.{t}.{p}", f"{t} {label}") for p, label in pairs]
+            if self.shows(t, "metrics"):
+                pairs = TASKS[t].headline if t in TASKS else HEADLINE
+                out += [(f"by_task.{t}.{p}", f"{t} {label}") for p, label in pairs]
         return out
 
     def correct(self, system: str) -> dict[str, bool]:

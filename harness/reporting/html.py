@@ -12,7 +12,7 @@ from typing import Any
 from harness import __version__
 from harness.jsonl import atomic_write_text
 from harness.reporting.charts import bar_chart, line_chart
-from harness.reporting.data import ReportData, metric_ci, per_label_f1, trace_tags
+from harness.reporting.data import ReportData, metric_ci, per_label_f1, tagged_count, trace_tags
 from harness.reporting.marks import CORRECT, DUPLICATE, HALLUCINATED, SEVERITY, UNPARSABLE, WRONG, mark_answer
 from harness.reporting.provenance import data_rows, run_rows, system_rows
 from harness.scoring.catalogue import metric_value
@@ -53,10 +53,11 @@ def _table(data: ReportData) -> list[dict[str, Any]]:
     return rows
 
 
-def _confusions(data: ReportData) -> list[dict[str, Any]]:
+def _confusions(summaries: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+    """One confusion matrix per system (system -> summary of one task, or of a run of one)."""
     out = []
-    for s in data.systems:
-        cls = data.summary(s).get("classification") or {}
+    for s, summary in summaries.items():
+        cls = summary.get("classification") or {}
         labels, matrix = cls.get("labels") or [], cls.get("confusion") or []
         if not labels or len(matrix) != len(labels):
             continue
@@ -72,31 +73,40 @@ def _confusions(data: ReportData) -> list[dict[str, Any]]:
     return out
 
 
-def _per_label(data: ReportData) -> tuple[list[str], list[tuple[str, list[str]]]]:
-    tables = {s: per_label_f1(data.summary(s).get("classification") or {}) for s in data.systems}
+def _per_label(summaries: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    tables = {s: per_label_f1(summary.get("classification") or {}) for s, summary in summaries.items()}
     names: list[str] = []
     for t in tables.values():
         names += [k for k in t if k not in names]
-    return names, [(s, [f"{t[n]:.3f}" if n in t else "–" for n in names]) for s, t in tables.items()]
+    return {
+        "names": names,
+        "rows": [(s, [f"{t[n]:.3f}" if n in t else "–" for n in names]) for s, t in tables.items()],
+    }
 
 
-def _failures(data: ReportData) -> tuple[list[str], list[tuple[str, list[Any]]]]:
+def _failures(summaries: dict[str, dict[str, Any]]) -> dict[str, Any]:
     names: list[str] = []
-    for s in data.systems:
-        names += [k for k in data.summary(s).get("failures") or {} if k not in names]
-    rows = []
-    for s in data.systems:
-        f = data.summary(s).get("failures") or {}
-        rows.append(
-            (
-                s,
-                [
-                    (f.get(n, 0) if not isinstance(f.get(n), dict) else f[n].get("samples", "?"))
-                    for n in names
-                ],
-            )
-        )
-    return names, rows
+    for summary in summaries.values():
+        names += [k for k in summary.get("failures") or {} if k not in names]
+    rows = [
+        (s, [tagged_count((summary.get("failures") or {}).get(n)) for n in names])
+        for s, summary in summaries.items()
+    ]
+    return {"names": names, "rows": rows}
+
+
+def _sections(data: ReportData) -> dict[str, list[dict[str, Any]]]:
+    """Per-label F1, confusion matrices and failure modes: one block per task the run scores
+    (one untitled block for a run of one task), for the tasks whose `report` lists the section."""
+    build = {
+        "per_label": _per_label,
+        "failures": _failures,
+        "confusion": lambda s: {"matrices": _confusions(s)},
+    }
+    return {
+        section: [{"task": title, **make(summaries)} for title, summaries in data.blocks(section)]
+        for section, make in build.items()
+    }
 
 
 def outcomes(data: ReportData) -> list[dict[str, Any]]:
@@ -150,10 +160,15 @@ def _output(system: str, text: str, trace: dict[str, Any], tags: list[str], corr
     }
 
 
+def _example_records(data: ReportData) -> list[dict[str, Any]]:
+    """The test records of the tasks whose `report` shows examples."""
+    return [r for r in data.records if data.shows(str(r.get("task_dataset")), "examples")]
+
+
 def _examples(data: ReportData) -> list[dict[str, Any]]:
     correct = {s: data.correct(s) for s in data.systems}
     items = []
-    for i, rec in enumerate(data.records):
+    for i, rec in enumerate(_example_records(data)):
         sid = str(rec.get("sample_id"))
         flags = [correct[s].get(sid, False) for s in data.systems]
         outputs, tags_all = [], []
@@ -193,8 +208,6 @@ def _contamination(data: ReportData) -> list[dict[str, str]]:
 
 
 def render_html(data: ReportData) -> str:
-    label_names, per_label = _per_label(data)
-    failure_names, failures = _failures(data)
     bars = []
     for path, label in data.headline()[:3]:
         values = {s: v for s in data.systems if (v := metric_value(data.summary(s), path)) is not None}
@@ -216,15 +229,13 @@ def render_html(data: ReportData) -> str:
             metrics=[{"path": p, "label": label} for p, label in data.headline()],
             table=_table(data),
             bar_charts=bars,
-            label_names=label_names,
-            per_label=per_label,
-            confusions=_confusions(data),
-            failure_names=failure_names,
-            failures=failures,
+            **_sections(data),
             loss_charts=[c for c in loss_charts if c],
             contamination=_contamination(data),
             skipped=data.skipped(),
             examples=_examples(data),
+            example_pool=len(_example_records(data)),
+            examples_hidden=len(data.records) - len(_example_records(data)),
             outcomes=outcomes(data),
             gate=data.gate(),
             provenance={

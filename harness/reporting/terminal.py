@@ -14,8 +14,8 @@ from rich.console import Console, Group
 from rich.table import Table
 from rich.text import Text
 
-from harness.reporting.data import ReportData, metric_ci
-from harness.scoring.catalogue import HEADLINE, metric_value
+from harness.reporting.data import ReportData, metric_ci, tagged_count
+from harness.scoring.catalogue import metric_value
 
 # Measuring a table at this width gives its natural width (rich clamps a measure to the width given).
 _UNBOUNDED = 10_000
@@ -98,39 +98,39 @@ def metrics_tables(data: ReportData, console: Console) -> list[Any]:
 
 
 def failures_tables(data: ReportData, console: Console) -> list[Any]:
+    """Samples tagged per failure mode: one block per task the run scores (ReportData.blocks)."""
+    out: list[Any] = []
+    for task, summaries in data.blocks("failures"):
+        out += _failure_block(f"{task}: " if task else "", summaries, console)
+    return out
+
+
+def _failure_block(prefix: str, summaries: dict[str, dict[str, Any]], console: Console) -> list[Any]:
     names: list[str] = []
-    for s in data.systems:
-        for k in data.summary(s).get("failures") or {}:
-            if k not in names:
-                names.append(k)
+    for summary in summaries.values():
+        names += [k for k in summary.get("failures") or {} if k not in names]
     if not names:
         return []
-    title = "failure modes (samples tagged)"
+    title = f"{prefix}failure modes (samples tagged)"
 
     def make(group: list[int], first: bool) -> Table:
         table = Table(title=title if first else f"{title} (continued)", title_justify="left")
         table.add_column("system", style="bold", no_wrap=True)
         for i in group:
             table.add_column(names[i], justify="right", no_wrap=True)
-        for s in data.systems:
-            fails = data.summary(s).get("failures") or {}
-            table.add_row(s, *(str(_count(fails.get(names[i]))) for i in group))
+        for s, summary in summaries.items():
+            fails = summary.get("failures") or {}
+            table.add_row(s, *(str(tagged_count(fails.get(names[i]))) for i in group))
         return table
 
     tables = packed_tables(console, len(names), make)
     if tables is not None:
         return tables
     lines: list[Any] = [Text(title, style="italic")]
-    for s in data.systems:
-        fails = data.summary(s).get("failures") or {}
-        lines.append(Text(f"{s}: " + ", ".join(f"{n} {_count(fails.get(n))}" for n in names)))
+    for s, summary in summaries.items():
+        fails = summary.get("failures") or {}
+        lines.append(Text(f"{s}: " + ", ".join(f"{n} {tagged_count(fails.get(n))}" for n in names)))
     return lines
-
-
-def _count(v: Any) -> int | str:
-    if isinstance(v, dict):
-        return v.get("samples", v.get("count", "?"))
-    return v if v is not None else 0
 
 
 def contamination_lines(data: ReportData) -> list[Text]:
@@ -258,13 +258,14 @@ EXPORT_FORMATS = ("md", "csv", "json")
 
 
 def table_rows(data: ReportData) -> list[dict[str, Any]]:
-    """One row per system: its samples and, per headline metric, the value, 95% CI and Δ vs the base."""
+    """One row per system: its samples and, per headline metric (ReportData.headline), the value,
+    95% CI and Δ vs the base."""
     base = data.summary(data.base) if data.base in data.systems else {}
     rows = []
     for s in data.systems:
         summary = data.summary(s)
         metrics = {}
-        for path, _ in HEADLINE:
+        for path, _ in data.headline():
             value, against, ci = (
                 metric_value(summary, path),
                 metric_value(base, path),
@@ -278,7 +279,7 @@ def table_rows(data: ReportData) -> list[dict[str, Any]]:
 
 def export_table(data: ReportData, fmt: str) -> str:
     """The systems × metrics table as JSON, CSV (full precision) or else Markdown (EXPORT_FORMATS)."""
-    rows = table_rows(data)
+    rows, headline = table_rows(data), data.headline()
     if fmt == "json":
         import json
 
@@ -287,7 +288,7 @@ def export_table(data: ReportData, fmt: str) -> str:
             "suite": data.scores.get("suite"),
             "title": data.title,
             "base": data.base,
-            "metrics": {path: label for path, label in HEADLINE},
+            "metrics": {path: label for path, label in headline},
             "systems": rows,
         }
         return json.dumps(doc, ensure_ascii=False, indent=2) + "\n"
@@ -298,26 +299,26 @@ def export_table(data: ReportData, fmt: str) -> str:
         out = io.StringIO()
         writer = csv.writer(out, lineterminator="\n")
         suffixes = ("", ".ci_low", ".ci_high", ".delta")
-        writer.writerow(["system", "samples", *(p + x for p, _ in HEADLINE for x in suffixes)])
+        writer.writerow(["system", "samples", *(p + x for p, _ in headline for x in suffixes)])
         for r in rows:
             cells: list[Any] = [r["system"], r["samples"]]
-            for path, _ in HEADLINE:
+            for path, _ in headline:
                 m = r["metrics"][path]
                 ci = m["ci"] or [None, None]
                 cells += [m["value"], ci[0], ci[1], m["delta"]]
             writer.writerow(["" if c is None else c for c in cells])
         return out.getvalue()
-    head = ["system", "n", *(x for _, label in HEADLINE for x in (label, "Δ"))]
+    head = ["system", "n", *(x for _, label in headline for x in (label, "Δ"))]
     lines = [
         f"**{data.title}**: systems × metrics (95% CI; Δ vs {data.base})",
         "",
         "| " + " | ".join(head) + " |",
-        "|" + "|".join([":---", "---:", *["---:"] * (2 * len(HEADLINE))]) + "|",
+        "|" + "|".join([":---", "---:", *["---:"] * (2 * len(headline))]) + "|",
     ]
     for r in rows:
         summary = data.summary(r["system"])
         cells = [r["system"], str(r["samples"] if r["samples"] is not None else "")]
-        for path, _ in HEADLINE:
+        for path, _ in headline:
             delta = r["metrics"][path]["delta"]
             cells += [fmt_metric(summary, path), "" if delta is None else f"{delta:+.3f}"]
         lines.append("| " + " | ".join(cells) + " |")

@@ -1,6 +1,6 @@
 """Scoring: parsers, canonicalizers, aligners, metrics and failure taggers.
 
-The pipeline (pipeline.py) runs, per sample: the official rule (official.py, always strict),
+The pipeline (pipeline.py) runs, per sample: the task's official rule (always strict),
 a parser (parse.py: "lenient" by default, or "strict"), the entity canonicalizer
 ("synonyms": the curated YAML of synonyms.py; or "identity"), an aligner (align.py:
 "greedy" exact → synonym → rapidfuzz/jieba fuzzy; or "exact"), the metrics (metrics.py,
@@ -11,7 +11,7 @@ bootstrap CIs (stats.py). Every stage is chosen by name in `ScoringConfig` (a su
 Adding a failure tagger: a function of a `SampleView` returning the offending line indices,
 registered with `@failures.tagger("name")` (give it a `trigger` when it can only fire on
 samples with one of the cheap features in `failures.TRIGGERS`, so the scorer skips it
-elsewhere). Adding a parser: a function `(text, answer_choices) -> parse.Parsed` put in
+elsewhere). Adding a parser: a function `(text, answer_choices, task) -> parse.Parsed` put in
 `parse.PARSERS`.
 
 Tasks (tasks/): each gold record is scored by the task registered under its task_dataset;

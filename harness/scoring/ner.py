@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -23,6 +23,9 @@ from harness.records import Record
 from harness.scoring import metrics as M
 from harness.scoring.parse import BLANK, HEADER, KEPT, NO_SEPARATOR, _strip_bullet, split_lines
 from harness.scoring.synonyms import normalize_entity
+
+if TYPE_CHECKING:  # the task modules import this engine
+    from harness.scoring.tasks.base import OfficialRule, Task
 
 SUFFIX = "实体"
 FULL_COLON = "："
@@ -35,7 +38,7 @@ OUTSIDE = "outside"  # a line status: its type is not one of the answer choices
 
 
 def official_mentions(text: str, answer_choices: Iterable[str] | None) -> set[tuple[str, str]]:
-    """PromptCBLUE's rule for CMeEE-V2, to the letter.
+    """PromptCBLUE's rule for CMeEE-V2, to the letter (the official rule of harness.scoring.tasks.cmeee).
 
     For each answer choice, every `\\n`-separated line that starts with `{choice}实体` gives
     mentions: the line with every `{choice}实体：` removed, split on `，`, each stripped, empty
@@ -98,8 +101,8 @@ def _type_of(head: str, choices: list[str]) -> str | None:
     return None
 
 
-def read_ner(text: str, answer_choices: Iterable[str] | None) -> NerRead:
-    """Read what models write for a ner answer.
+def read_ner(text: str, answer_choices: Iterable[str] | None, official: OfficialRule) -> NerRead:
+    """Read what models write for a ner answer (`official`: the task's rule, to flag lines it reads otherwise).
 
     `\\r\\n`, numbering and bullets, a half-width `:`, `、` `,` `；` between mentions, a type
     written `疾病` or `【疾病】实体`, and placeholders (`无`, `none`) for an empty type are all
@@ -146,9 +149,9 @@ def read_ner(text: str, answer_choices: Iterable[str] | None) -> NerRead:
         note = "" if in_choices else f"type {head.strip()!r} is not one of the choices"
         status = KEPT if in_choices else OUTSIDE
         if in_choices and i < len(raw) and text.count("\r") == text.count("\r\n"):
-            official = official_mentions(raw[i], choices)
-            if official != {(x, etype) for x in mentions}:
-                note = f"the official rule reads this line as {sorted(official)}"
+            by_rule = official(raw[i], choices)
+            if by_rule != {(x, etype) for x in mentions}:
+                note = f"the official rule reads this line as {sorted(by_rule)}"
         if note:
             out.offformat.append(i)
         out.diags.append((i, status, note))
@@ -272,12 +275,13 @@ class NerSample:
 
 
 def score_sample(
-    record: Record, text: str, taggers: list[str]
+    task: Task, record: Record, text: str, taggers: list[str]
 ) -> tuple[NerSample, list[int], list[tuple[str, str | None]]]:
-    """One sample: its reading, the 6 set counts + items + correct, and (gold type, pred type) per gold item."""
+    """One sample of `task`: its reading, the 6 set counts + items + correct, and (gold type,
+    pred type) per gold item."""
     choices = record.answer_choices or []
-    g_off, p_off = official_mentions(record.target, choices), official_mentions(text, choices)
-    g, p = read_ner(record.target, choices), read_ner(text, choices)
+    g_off, p_off = task.official(record.target, choices), task.official(text, choices)
+    g, p = read_ner(record.target, choices, task.official), read_ner(text, choices, task.official)
     g_items, p_items = g.distinct(), p.distinct()
     al = align_mentions(g_items, p_items)
     gs = {(x.norm, x.type) for x in g_items}
@@ -315,8 +319,8 @@ def counts_matrix(rows: list[list[int]]) -> np.ndarray:
     return counts
 
 
-def trace(s: NerSample, row: np.ndarray) -> dict[str, Any]:
-    """The trace of one ner sample, in the same shape as an attr_cls trace (trace.py)."""
+def trace(task: Task, s: NerSample, row: np.ndarray) -> dict[str, Any]:
+    """The trace of one ner sample of `task`, in the same shape as an attr_cls trace (trace.py)."""
     al, rows = s.alignment, []
     for i, gi in enumerate(s.gold_items):
         j = al.pred_of[i]
@@ -370,7 +374,7 @@ def trace(s: NerSample, row: np.ndarray) -> dict[str, Any]:
         "alignment": rows,
         "tags": tag_rows,
         "parse": {
-            "official": _official_diagnostics(s.text, s.record.answer_choices),
+            "official": _official_diagnostics(s.text, s.record.answer_choices, task.official),
             "pred": s.pred.diagnostics(),
             "gold": s.gold.diagnostics(),
         },
@@ -380,11 +384,13 @@ def trace(s: NerSample, row: np.ndarray) -> dict[str, Any]:
     }
 
 
-def _official_diagnostics(text: str, choices: list[str] | None) -> list[dict[str, object]]:
+def _official_diagnostics(
+    text: str, choices: list[str] | None, official: OfficialRule
+) -> list[dict[str, object]]:
     """Per `\\n` line: which choices' rule reads it, or that the official rule reads nothing there."""
     out: list[dict[str, object]] = []
     for i, line in enumerate(text.split("\n")):
-        read = sorted(official_mentions(line, choices))
+        read = sorted(official(line, choices))
         if read:
             status, note = KEPT, f"mentions {read}"
         elif any(line.startswith(f"{c}{SUFFIX}") for c in choices or ()):

@@ -2,8 +2,8 @@
 
 Both return a `Parsed`: the pairs they keep (entity, canonical label, line index) and one
 diagnostic per line (kept, or why it was skipped). The official *numbers* always come from
-`official_pairs`; `parse_strict` explains them line by line and feeds the canonical metric
-when a suite asks for the strict parser there.
+the task's official rule (`Task.official`); `parse_strict` explains them line by line and
+feeds the canonical metric when a suite asks for the strict parser there.
 """
 
 from __future__ import annotations
@@ -11,9 +11,12 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from harness.scoring.labels import NOT_ANNOTATED, canonical_label
-from harness.scoring.official import NOT_ANNOTATED_LONG
+
+if TYPE_CHECKING:  # tasks/ imports the ner engine, which imports this module
+    from harness.scoring.tasks.base import Task
 
 # line statuses (diagnostic codes; the trace shows them with a note)
 KEPT = "kept"
@@ -33,7 +36,7 @@ class Pair:
     label: str  # canonical label
     raw_label: str  # the label text as written
     line: int  # 0-based index into Parsed.lines
-    known_label: bool = True  # False: the label was not recognised (read as not_annotated)
+    known_label: bool = True  # False: not recognised (read as the task's unknown or official label)
 
 
 @dataclass(slots=True)
@@ -57,16 +60,14 @@ def split_lines(text: str) -> list[str]:
     return text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
 
 
-def parse_strict(
-    text: str, answer_choices: Iterable[str] | None, fallback: str = NOT_ANNOTATED_LONG
-) -> Parsed:
-    """The official rule, line by line, with why each line was kept or skipped.
+def parse_strict(text: str, answer_choices: Iterable[str] | None, task: Task) -> Parsed:
+    """The task's official rule, line by line, with why each line was kept or skipped.
 
-    The kept pairs are exactly `official_pairs(text, answer_choices, fallback)` (as a list,
-    before the set collapses duplicates); labels are canonicalized afterwards, out-of-choice
-    ones to the fallback's label (not_annotated for CHIP-MDCFNPC's 不标注), flagged unknown.
+    The kept pairs are exactly `task.official(text, answer_choices)` (as a list, before the set
+    collapses duplicates): each line after the first is read by the rule on its own. Labels are
+    canonicalized afterwards; one outside the choices gets the canonical label of what the rule
+    reads it as (not_annotated for CHIP-MDCFNPC's 不标注), flagged unknown.
     """
-    unknown = canonical_label(fallback) or NOT_ANNOTATED
     choices = set(answer_choices or ())
     lines = text.split("\n")  # the official rule splits on \n only: a \r stays in the label
     out = Parsed(lines=lines)
@@ -75,18 +76,19 @@ def parse_strict(
         out.header_line = 0
     for i in range(1, len(lines)):
         parts = lines[i].split("：")
-        if len(parts) != 2:
+        read = task.official("\n" + lines[i], answer_choices)
+        if not read:
             status = BLANK if not lines[i].strip() else (NO_SEPARATOR if len(parts) == 1 else BAD_PARTS)
             out.diags.append((i, status, f"{len(parts)} part(s) after splitting on the full-width colon"))
             continue
-        entity, label = parts[0].strip(), parts[1]
-        if label in choices:
+        for entity, label in read:
             canon = canonical_label(label) or NOT_ANNOTATED
-            out.diags.append((i, KEPT, ""))
-            out.pairs.append(Pair(entity, canon, label, i))
-        else:
-            out.diags.append((i, KEPT, f"label {label!r} not in the choices: read as {fallback}"))
-            out.pairs.append(Pair(entity, unknown, label, i, known_label=False))
+            if parts[1] in choices:
+                out.diags.append((i, KEPT, ""))
+                out.pairs.append(Pair(entity, canon, label, i))
+            else:
+                out.diags.append((i, KEPT, f"label {parts[1]!r} not in the choices: read as {label}"))
+                out.pairs.append(Pair(entity, canon, parts[1], i, known_label=False))
     return out
 
 
@@ -114,8 +116,9 @@ def _looks_like_header(entity: str, label: str) -> bool:
     return not label or any(w in entity for w in _HEADER_WORDS)
 
 
-def read_line(raw: str) -> LineReading:
-    """The lenient reading of one line (pure: the scorer caches it by line text)."""
+def read_line(raw: str, unknown: str) -> LineReading:
+    """The lenient reading of one line, giving a label it does not know the canonical label
+    `unknown` (the task's `unknown_label`). Pure: the scorer caches it by line text."""
     line = raw.strip()
     if not line:
         return False, (), BLANK, ""
@@ -142,8 +145,8 @@ def read_line(raw: str) -> LineReading:
             notes.append(f"empty label in {seg!r}")
             continue
         if canon is None:
-            segs.append((entity, NOT_ANNOTATED, label, False))
-            notes.append(f"unknown label {label!r}: read as {NOT_ANNOTATED}")
+            segs.append((entity, unknown, label, False))
+            notes.append(f"unknown label {label!r}: read as {unknown}")
         else:
             segs.append((entity, canon, label, True))
     if not segs:
@@ -151,25 +154,23 @@ def read_line(raw: str) -> LineReading:
     return first_header, tuple(segs), status, "; ".join(notes)
 
 
-def parse_lenient(
-    text: str, answer_choices: Iterable[str] | None = None, fallback: str = NOT_ANNOTATED_LONG
-) -> Parsed:
+def parse_lenient(text: str, answer_choices: Iterable[str] | None, task: Task) -> Parsed:
     """Read what models really write.
 
     Accepts `\\r\\n`, a missing header, numbering and bullets, half-width `:`, extra spaces,
     several `entity：label` pairs on one line (split on ；/;/，/,), and every label form
     `canonical_label` knows. The first non-blank line is the header when it has no colon, or
     its label is empty or unknown and it reads like a header ("…如下："). An unknown label is
-    kept as not_annotated (the official rule's choice) and flagged, so drift shows in the tags.
+    kept as the task's `unknown_label` (what its official rule makes of a label outside the
+    choices: not_annotated for CHIP-MDCFNPC, uncertain for IMCS-V2-SR) and flagged, so drift
+    shows in the tags.
     """
-    # the lenient reading depends on neither the record's choices nor the task's fallback (the
-    # scorer's reader gives an unknown label the fallback's canonical label)
-    del answer_choices, fallback
+    del answer_choices  # the lenient reading depends on no record's choices
     lines = split_lines(text)
     out = Parsed(lines=lines)
     first = True
     for i, raw in enumerate(lines):
-        first_header, segs, status, note = read_line(raw)
+        first_header, segs, status, note = read_line(raw, task.unknown_label or NOT_ANNOTATED)
         if status == BLANK:
             out.diags.append((i, BLANK, ""))
             continue
@@ -183,6 +184,6 @@ def parse_lenient(
     return out
 
 
-# (text, answer choices, the official rule's label for one outside the choices) -> Parsed
-Parser = Callable[[str, "Iterable[str] | None", str], Parsed]
+# (text, answer choices, the task it is read for) -> Parsed
+Parser = Callable[[str, "Iterable[str] | None", "Task"], Parsed]
 PARSERS: dict[str, Parser] = {"lenient": parse_lenient, "strict": parse_strict}

@@ -24,7 +24,6 @@ from harness.scoring import metrics as M
 from harness.scoring.align import ALIGNERS, Alignment, FuzzyMatcher, identity
 from harness.scoring.failures import TAGGERS, TRIGGERS, SampleView, Tagger
 from harness.scoring.labels import ALL_LABELS, CANONICAL_LABELS, LABEL_INDEX, NONE
-from harness.scoring.official import NOT_ANNOTATED_LONG
 from harness.scoring.parse import PARSERS
 from harness.scoring.reader import _LABEL, Reader, TextRead
 from harness.scoring.synonyms import SynonymTable, load_synonyms, normalize_entity
@@ -138,7 +137,7 @@ class ScoreResult:
         if self._ner:
             from harness.scoring.ner import trace
 
-            return [trace(s, self.counts[i]) for i, s in enumerate(self._ner)]
+            return [trace(self._task, s, self.counts[i]) for i, s in enumerate(self._ner)]
         from harness.scoring.trace import build_trace
 
         return [build_trace(self._scorer, self._task, k, self.counts[i]) for i, k in enumerate(self.kept)]
@@ -181,11 +180,10 @@ class Scorer:
         self._choices: dict[tuple[str, ...], frozenset[str]] = {}
 
     def reader_for(self, task: Task) -> Reader:
-        """The attr_cls reader of a task (one per official fallback label, caches shared across systems)."""
-        fallback = task.fallback_label or NOT_ANNOTATED_LONG
-        got = self._readers.get(fallback)
+        """The attr_cls reader of a task (its caches shared across systems)."""
+        got = self._readers.get(task.name)
         if got is None:
-            got = self._readers[fallback] = Reader(self.config.parser, self.name_of, fallback)
+            got = self._readers[task.name] = Reader(self.config.parser, self.name_of, task)
         return got
 
     def taggers_for(self, task: Task) -> list[str]:
@@ -496,7 +494,7 @@ def _score_ner(
         if text is None:
             unpredicted += 1
             text = ""
-        sample, row, sample_pairs = ner.score_sample(rec, text, taggers)
+        sample, row, sample_pairs = ner.score_sample(task, rec, text, taggers)
         samples.append(sample)
         rows.append(row)
         pairs += sample_pairs

@@ -2,8 +2,9 @@
 
 The scorer reads each distinct line once (a dict keyed by line text: labels and entity names
 repeat across samples) and each distinct (text, choices) once (a prediction equal to its gold
-reuses the gold's reading). The official pairs are computed by the official rule, line by
-line, inside the same loop; tests check them against `official_pairs` on every kind of input.
+reuses the gold's reading). The official pairs come from the task's official rule, called on
+each distinct line once (the rule reads every line after the first on its own); tests check
+them against the rule on whole texts of every kind.
 """
 
 from __future__ import annotations
@@ -11,11 +12,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from itertools import chain, islice
 from operator import itemgetter
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
-from harness.scoring.labels import LABEL_INDEX, NOT_ANNOTATED, canonical_label
-from harness.scoring.official import NOT_ANNOTATED_LONG
+from harness.scoring.labels import LABEL_INDEX, NOT_ANNOTATED
 from harness.scoring.parse import BLANK, NO_SEPARATOR, PARSERS, read_line, split_lines
+
+if TYPE_CHECKING:
+    from harness.scoring.tasks.base import Task
 
 
 class Item(NamedTuple):
@@ -51,6 +54,16 @@ def _official_label_off(line: str, choices: frozenset[str]) -> bool:
     """The official rule reads a pair on this line whose label is not one of the choices."""
     parts = line.split("：")
     return len(parts) == 2 and parts[1] not in choices
+
+
+def _one_pair(pairs: set[tuple[str, str]], line: str) -> tuple[str, str] | None:
+    """The pair the official rule reads on a line after the first, or None. The attr_cls engine
+    keeps one per line (PromptCBLUE's rule never reads more), so a rule that did is refused."""
+    if len(pairs) > 1:
+        raise ValueError(
+            f"the official rule read {len(pairs)} pairs on one line ({line!r}); attr_cls reads one"
+        )
+    return next(iter(pairs), None)
 
 
 def _raw_line_index(text: str) -> list[int]:
@@ -100,7 +113,7 @@ class TextRead:
     ) -> None:
         self.lines = lines
         self.choices = choices  # the record's answer choices the text was read with
-        self.off = off  # official pairs (the PromptCBLUE rule)
+        self.off = off  # official pairs (the task's PromptCBLUE rule)
         self.items = items
         self.norms = norms  # items' normalized names
         self.header_line = header_line
@@ -181,47 +194,42 @@ class TextRead:
 
 
 class Reader:
-    """Reads texts with one parser and one entity canonicalizer, caching lines and texts."""
+    """Reads one task's texts with one parser and one entity canonicalizer, caching lines and texts."""
 
-    def __init__(
-        self, parser: str, name_of: Callable[[str], tuple[str, str]], fallback: str = NOT_ANNOTATED_LONG
-    ) -> None:
+    def __init__(self, parser: str, name_of: Callable[[str], tuple[str, str]], task: Task) -> None:
         self.parser = parser
         self.name_of = name_of
-        # what the task's official rule reads a label outside the choices as; the lenient
-        # reading gives an unknown label the same canonical label (not_annotated for 不标注)
-        self.fallback = fallback
-        self.unknown = LABEL_INDEX[canonical_label(fallback) or NOT_ANNOTATED]
-        self._lines = _Memo(self._line)  # line -> (official split, items, header if first, status)
+        self.task = task
+        self.unknown_label = task.unknown_label or NOT_ANNOTATED  # set for every attr_cls task
+        self._lines = _Memo(self._line)  # line -> (label after a lone colon, items, header if first, status)
         self._by_choices: dict[frozenset[str], _Memo] = {}
         self._texts: dict[tuple[str, frozenset[str]], TextRead] = {}
 
     def _line(self, line: str) -> tuple:
         parts = line.split("：")
-        off = (parts[0].strip(), parts[1]) if len(parts) == 2 else None
-        first_header, segs, status, _ = read_line(line)
-        unknown = self.unknown
+        written = parts[1] if len(parts) == 2 else None  # the label the official rule reads
+        first_header, segs, status, _ = read_line(line, self.unknown_label)
         items = tuple(
-            Item(*self.name_of(entity), LABEL_INDEX[label] if known else unknown, entity, known, raw)
+            Item(*self.name_of(entity), LABEL_INDEX[label], entity, known, raw)
             for entity, label, raw, known in segs
         )
-        return off, items, first_header, status
+        return written, items, first_header, status
 
     def _for_choices(self, choices: frozenset[str]) -> _Memo:
-        """Per answer-choice set: line -> (official pair with its label mapped, items, header if
-        first, status, on format: no prose and every label known and among the choices)."""
+        """Per answer-choice set: line -> (the pair the official rule reads on it as a line after
+        the first, or None; items; header if first; status; on format: no prose and every label
+        known and among the choices)."""
         got = self._by_choices.get(choices)
         if got is None:
-            lines, na = self._lines, self.fallback
+            lines, official = self._lines, self.task.official
 
             def row(line: str) -> tuple:
-                pair, items, first_header, status = lines[line]
-                off = None if pair is None else (pair[0], pair[1] if pair[1] in choices else na)
+                written, items, first_header, status = lines[line]
                 # on format: no prose, labels known and among the choices, and the official rule
-                # reads the same label (a trailing space or \r would turn it into 不标注)
+                # reads the same label (a trailing space or \r would put it outside the choices)
                 ok = status != NO_SEPARATOR and all(it.known and it.raw_label in choices for it in items)
-                ok = ok and (not items or pair is None or pair[1] in choices)
-                return off, items, first_header, status, ok
+                ok = ok and (not items or written is None or written in choices)
+                return _one_pair(official("\n" + line, choices), line), items, first_header, status, ok
 
             got = self._by_choices[choices] = _Memo(row)
         return got
@@ -274,17 +282,13 @@ class Reader:
         )
 
     def _read_generic(self, text: str, choices: frozenset[str]) -> TextRead:
-        off: set[tuple[str, str]] = set()
-        for line in text.split("\n")[1:]:
-            parts = line.split("：")
-            if len(parts) == 2:
-                off.add((parts[0].strip(), parts[1] if parts[1] in choices else self.fallback))
-        parsed = PARSERS[self.parser](text, choices, self.fallback)
+        off = self.task.official(text, choices)
+        parsed = PARSERS[self.parser](text, choices, self.task)
         lines = parsed.lines if self.parser != "lenient" else split_lines(text)
         items = [
             Item(
                 *self.name_of(p.entity),
-                LABEL_INDEX[p.label] if p.known_label else self.unknown,
+                LABEL_INDEX[p.label],
                 p.entity,
                 p.known_label,
                 p.raw_label,
@@ -305,7 +309,7 @@ class Reader:
         off_lines.update(ln for ln in set(item_lines) if _official_label_off(raw[raw_of[ln]], choices))
         offformat = not items or bool(off_lines)
         # whether the official rule loses a pair on line 0 is a property of the text, whatever the parser
-        first_header, segs, status, _ = read_line(text.split("\n")[0])
+        first_header, segs, status, _ = read_line(text.split("\n")[0], self.unknown_label)
         first_pair = status != BLANK and not first_header and bool(segs)
         norms = [it.norm for it in items]
         out = TextRead(lines, off, choices, items, norms, parsed.header_line, 0, offformat, first_pair)

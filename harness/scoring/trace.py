@@ -82,9 +82,9 @@ def build_trace(scorer: Any, task: Any, kept: tuple, row: np.ndarray) -> dict[st
         "alignment": rows,
         "tags": tag_rows,
         "parse": {
-            "official": parse_strict(text, rec.answer_choices, reader.fallback).diagnostics(),
-            "pred": parse(text, rec.answer_choices, reader.fallback).diagnostics(),
-            "gold": parse(rec.target, rec.answer_choices, reader.fallback).diagnostics(),
+            "official": parse_strict(text, rec.answer_choices, task).diagnostics(),
+            "pred": parse(text, rec.answer_choices, task).diagnostics(),
+            "gold": parse(rec.target, rec.answer_choices, task).diagnostics(),
         },
         "official": {"tp": c[M.OFF_TP], "fp": c[M.OFF_FP], "fn": c[M.OFF_FN]},
         "canonical": {"tp": c[M.CAN_TP], "fp": c[M.CAN_FP], "fn": c[M.CAN_FN]},

@@ -56,7 +56,7 @@ def _reference_offformat_lines(text: str, choices: frozenset[str]) -> list[int]:
     prose after the header, and pair lines whose label is unknown or outside the choices, as
     written or as the official rule reads the raw line (no lone \r here: lines map one to one)."""
     assert "\r" not in text.replace("\r\n", "")
-    parsed = parse_lenient(text)
+    parsed = parse_lenient(text, choices, CHIP)
     raw = text.split("\n")
     bad = {i for i, status, _ in parsed.diags if status == NO_SEPARATOR and i != parsed.header_line}
     bad.update(p.line for p in parsed.pairs if not p.known_label or p.raw_label not in choices)

@@ -16,6 +16,9 @@ from harness.scoring.parse import (
     parse_lenient,
     parse_strict,
 )
+from harness.scoring.tasks import TASKS
+
+CHIP = TASKS["CHIP-MDCFNPC"]
 
 H = ATTR_CLS_HEADER
 POS, NEG, UNC, NA = (LONG_LABELS[k] for k in ("阳性", "阴性", "其他", "不标注"))
@@ -95,7 +98,7 @@ LENIENT_CASES = [
     ("text", "pairs", "header"), [c[1:] for c in LENIENT_CASES], ids=[c[0] for c in LENIENT_CASES]
 )
 def test_lenient_parser(text: str, pairs: list[tuple[str, str]], header: int | None) -> None:
-    parsed = parse_lenient(text)
+    parsed = parse_lenient(text, ATTR_CLS_CHOICES, CHIP)
     assert [(p.entity, p.label) for p in parsed.pairs] == pairs
     assert parsed.header_line == header
     # every line gets exactly one diagnostic
@@ -111,7 +114,7 @@ def test_lenient_parser(text: str, pairs: list[tuple[str, str]], header: int | N
     ],
 )
 def test_lenient_diagnostics(text: str, statuses: list[str]) -> None:
-    assert [s for _, s, _ in parse_lenient(text).diags] == statuses
+    assert [s for _, s, _ in parse_lenient(text, ATTR_CLS_CHOICES, CHIP).diags] == statuses
 
 
 # (case id, text, expected official pairs) — the official rule's quirks are kept, never fixed
@@ -138,7 +141,7 @@ STRICT_CASES = [
 )
 def test_official_rule_and_strict_parser(text: str, expected: set[tuple[str, str]]) -> None:
     assert official_pairs(text, ATTR_CLS_CHOICES) == expected
-    strict = parse_strict(text, ATTR_CLS_CHOICES)
+    strict = parse_strict(text, ATTR_CLS_CHOICES, CHIP)
     assert {p.entity for p in strict.pairs} == {e for e, _ in expected}
     assert strict.diags[0][1] == HEADER
 

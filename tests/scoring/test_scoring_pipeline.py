@@ -248,6 +248,7 @@ def test_shuffling_lines_after_the_header_keeps_official(
 def test_duplicates_never_change_official_but_are_tagged(
     samples: list[tuple[str, str]], rnd: random.Random
 ) -> None:
+    from harness.scoring.labels import NOT_ANNOTATED
     from harness.scoring.parse import BLANK, read_line
 
     records, preds = _records(samples)
@@ -255,9 +256,11 @@ def test_duplicates_never_change_official_but_are_tagged(
     duped, expect_tag = {}, set()
     for sid, text in preds.items():
         lines = text.split("\n")
-        first = next((i for i, ln in enumerate(lines) if read_line(ln)[2] != BLANK), len(lines))
+        first = next(
+            (i for i, ln in enumerate(lines) if read_line(ln, NOT_ANNOTATED)[2] != BLANK), len(lines)
+        )
         # lines after the first non-blank one that the lenient reading keeps as pairs
-        kept = [ln for i, ln in enumerate(lines) if i > max(first, 0) and read_line(ln)[1]]
+        kept = [ln for i, ln in enumerate(lines) if i > max(first, 0) and read_line(ln, NOT_ANNOTATED)[1]]
         if kept:
             lines.append(rnd.choice(kept))
             expect_tag.add(sid)

@@ -10,11 +10,13 @@ empty mentions. Sets per sample, micro P/R/F1 over samples.
 from __future__ import annotations
 
 import ast
+import re
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
-from harness.records import Record
+from harness.records import ATTR_CLS_CHOICES, ATTR_CLS_HEADER, Record
 from harness.scoring.ner import official_mentions
 from harness.scoring.official import IMCS_UNCERTAIN, official_pairs
 from harness.scoring.pipeline import ScoringConfig, score
@@ -84,6 +86,40 @@ def test_imcs_sr_official_rule(name: str, pred: str, official: tuple, accuracy: 
     assert (len(g & p), len(p - g), len(g - p)) == official
     assert s["classification"]["accuracy"] == pytest.approx(accuracy)
     assert tags <= {t for t, n in s["failures"].items() if n}
+
+
+# (task, gold record, a prediction with the unknown label 大概吧 for 发热, its canonical reading,
+# the official rule's label for it)
+CHIP_GOLD = f"{ATTR_CLS_HEADER}\n发热：{ATTR_CLS_CHOICES[0]}"
+UNKNOWN_LABEL_CASES = [
+    (
+        "CHIP-MDCFNPC",
+        Record("c0", "患者：发热", CHIP_GOLD, ATTR_CLS_CHOICES, "attr_cls", "CHIP-MDCFNPC"),
+        CHIP_GOLD.replace(ATTR_CLS_CHOICES[0], "大概吧"),
+        "not_annotated",
+        "不标注",
+    ),
+    ("IMCS-V2-SR", imcs(IMCS_GOLD), IMCS_GOLD.replace("发热：患有该症状", "发热：大概吧"), "uncertain", U),
+]
+
+
+@pytest.mark.parametrize(
+    ("task", "rec", "pred", "canonical", "official"),
+    UNKNOWN_LABEL_CASES,
+    ids=[c[0] for c in UNKNOWN_LABEL_CASES],
+)
+def test_a_trace_says_how_its_task_reads_an_unknown_label(
+    task: str, rec: Record, pred: str, canonical: str, official: str
+) -> None:
+    trace = score([rec], {rec.sample_id: pred}, NO_CI).traces[0]
+    line = next(d for d in trace["parse"]["pred"] if "大概吧" in d["text"])
+    assert line["note"] == f"unknown label '大概吧': read as {canonical}"
+    # ... which is how it is scored
+    row = next(r for r in trace["alignment"] if r["gold_entity"] == "发热")
+    assert row["pred_label"] == canonical
+    strict = next(d for d in trace["parse"]["official"] if "大概吧" in d["text"])
+    assert strict["note"] == f"label '大概吧' not in the choices: read as {official}"
+    assert ["发热", official] in trace["pred_pairs"]["official"]
 
 
 def test_imcs_sr_labels_map_onto_the_revised_protocol() -> None:
@@ -251,10 +287,49 @@ def test_records_of_no_task_are_skipped() -> None:
     assert s["skipped"] == {"KUAKE-QIC": 1} and "by_task" not in s
 
 
+def _reads_nothing(text: str, choices: object) -> set[tuple[str, str]]:
+    return set()
+
+
+@pytest.mark.parametrize(
+    ("rec", "pred"),
+    [
+        (imcs(IMCS_GOLD), IMCS_GOLD),
+        (Record("c0", "患者：发热", CHIP_GOLD, ATTR_CLS_CHOICES, "attr_cls", "CHIP-MDCFNPC"), CHIP_GOLD),
+        (ner(NER_GOLD), NER_GOLD),
+    ],
+    ids=lambda x: x.task_dataset if isinstance(x, Record) else "",
+)
+def test_the_engines_take_the_official_numbers_from_the_task(
+    monkeypatch: pytest.MonkeyPatch, rec: Record, pred: str
+) -> None:
+    """A task's `official` rule is the only source of its official numbers, in both engines."""
+    monkeypatch.setitem(TASKS, rec.task_dataset, replace(TASKS[rec.task_dataset], official=_reads_nothing))
+    result = score([rec], {rec.sample_id: pred}, NO_CI)
+    off, can = result.summary["official"], result.summary["canonical"]
+    assert (off["tp"], off["fp"], off["fn"]) == (0, 0, 0)
+    assert can["f1"] == 1.0  # the lenient reading is the task's own, untouched
+    assert result.traces[0]["pred_pairs"]["official"] == []
+
+
 def test_every_registered_task_is_complete() -> None:
     for name, task in TASKS.items():
         assert task.name == name and task.metrics and task.taggers and task.report
         assert task.headline, f"{name} shows no headline metric"
+
+
+@pytest.mark.parametrize(
+    ("task", "change", "message"),
+    [
+        ("CMeEE-V2", {"report": ("metrics", "charts")}, "unknown report section(s) charts"),
+        ("IMCS-V2-SR", {"unknown_label": None}, "an attr_cls task needs unknown_label"),
+        ("CHIP-MDCFNPC", {"unknown_label": "不标注"}, "an attr_cls task needs unknown_label"),
+        ("CHIP-MDCFNPC", {"engine": "cls"}, "unknown engine 'cls'"),
+    ],
+)
+def test_a_task_definition_is_checked(task: str, change: dict, message: str) -> None:
+    with pytest.raises(ValueError, match=re.escape(message)):
+        replace(TASKS[task], **change)
 
 
 HARNESS = Path(__file__).resolve().parents[2] / "harness"

@@ -1,14 +1,15 @@
 """The task registry: every dataset harness scores, by its records' `task_dataset`.
 
 Adding a task: one module in this folder that builds a `Task` (base.py says what each field
-means; the engines are attr_cls and ner), plus one `register(...)` line below.
+means and what the engines, attr_cls and ner, need of its official rule), plus one
+`register(...)` line below.
 """
 
 from __future__ import annotations
 
 from harness.records import Record
 from harness.scoring.tasks import chip_mdcfnpc, cmeee, imcs_sr
-from harness.scoring.tasks.base import Metric, Task
+from harness.scoring.tasks.base import REPORT_SECTIONS, Metric, Task
 
 TASKS: dict[str, Task] = {}
 
@@ -31,4 +32,4 @@ def task_of(record: Record) -> Task | None:
     return task if task is not None and task.scores(record) else None
 
 
-__all__ = ["TASKS", "Metric", "Task", "register", "task_of"]
+__all__ = ["REPORT_SECTIONS", "TASKS", "Metric", "Task", "register", "task_of"]

@@ -1,11 +1,23 @@
-"""What a task is: the one place that says how harness scores, reports and trains for a dataset.
+"""What a task is: the one place that says how harness scores and reports a dataset.
 
 A `Task` is plain data plus functions; it holds no state. The scorer dispatches each gold record
 on its `task_dataset` to the task registered under that name (`harness.scoring.tasks.TASKS`),
 and the task's `engine` says which scoring loop reads it: `attr_cls` (entity–polarity pairs,
 pipeline.py) or `ner` (mention–type pairs, ner.py). Both loops fill the same per-sample count
 columns (metrics.py) and the same summary and trace shapes, so the bootstrap, the gate, compare
-and the reports need to know nothing about a task but its metrics.
+and the reports need to know nothing about a task but its metrics and its report sections.
+
+Both engines take the `official` numbers from the task's `official` rule and nothing else, and
+also call it on single lines (attr_cls caches each distinct line's pairs; ner explains each line
+in the traces), so the rule must read every line on its own: the attr_cls rule drops the first
+line and reads at most one pair on each other one (the engine calls it on `"\\n" + line`), the
+ner rule reads each line alone (the engine calls it on `line`).
+
+A task lists no training recipes: what a recipe trains on is its own filter
+(harness.training.recipes: round1 every task, round2 and round3 CHIP-MDCFNPC, custom whatever
+its options keep), so a list here could only repeat it; and scoring a checkpoint on a task it was
+not trained for is a measurement the study wants (a round3 checkpoint on IMCS-V2-SR), so there
+is no mismatch for a suite check to refuse.
 """
 
 from __future__ import annotations
@@ -14,11 +26,14 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from harness.records import Record
+from harness.scoring.labels import CANONICAL_LABELS
 
 # official rule: (text, answer choices) -> the set of (entity or mention, label or type) pairs
 OfficialRule = Callable[[str, Iterable[str] | None], set[tuple[str, str]]]
 
 ENGINES = ("attr_cls", "ner")
+# the sections of `harness report` a task can appear in (harness.reporting), in page order
+REPORT_SECTIONS = ("metrics", "per_label", "confusion", "failures", "examples")
 
 
 @dataclass(frozen=True)
@@ -44,14 +59,24 @@ class Task:
     aligner: str  # how gold and predicted items pair up (an aligner name of the engine)
     metrics: tuple[Metric, ...]
     taggers: tuple[str, ...]  # failure taggers that apply, in report order
-    report: tuple[str, ...]  # report sections: metrics, per_label, confusion, failures, examples
-    fallback_label: str | None = None  # attr_cls: what the official rule reads a label outside the choices as
+    report: tuple[str, ...]  # the REPORT_SECTIONS that show this task's numbers and samples
+    # attr_cls: the canonical label the lenient reading gives a label it does not recognise
+    unknown_label: str | None = None
     rules: Callable[[Record], str] | None = None  # the keyword-rules floor's answer, if the task has one
-    recipes: tuple[str, ...] = ()  # training recipes (harness.training.recipes) that train for it
 
     def __post_init__(self) -> None:
         if self.engine not in ENGINES:
             raise ValueError(f"task {self.name}: unknown engine {self.engine!r}; valid: {', '.join(ENGINES)}")
+        unknown = [s for s in self.report if s not in REPORT_SECTIONS]
+        if unknown:
+            raise ValueError(
+                f"task {self.name}: unknown report section(s) {', '.join(unknown)}; "
+                f"valid: {', '.join(REPORT_SECTIONS)}"
+            )
+        if self.engine == "attr_cls" and self.unknown_label not in CANONICAL_LABELS:
+            raise ValueError(
+                f"task {self.name}: an attr_cls task needs unknown_label, one of {', '.join(CANONICAL_LABELS)}"
+            )
 
     def scores(self, record: Record) -> bool:
         """Whether the task scores this record: its task type, with the answer choices the rule needs."""

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from harness.records import Record
 from harness.scoring.catalogue import HEADLINE, STAT_METRICS
-from harness.scoring.official import NOT_ANNOTATED_LONG, official_pairs
-from harness.scoring.tasks.base import Metric, Task
+from harness.scoring.labels import NOT_ANNOTATED
+from harness.scoring.official import official_pairs
+from harness.scoring.tasks.base import REPORT_SECTIONS, Metric, Task
 
 
 def _rules(record: Record) -> str:
@@ -20,7 +21,6 @@ ATTR_CLS_METRICS: tuple[Metric, ...] = tuple(
     Metric(path, _HEAD.get(path, path), stat, headline=path in _HEAD) for path, stat in STAT_METRICS.items()
 )
 ATTR_CLS_TAGGERS = ("conflict", "duplicate", "drift", "hallucination", "missing", "header")
-ATTR_CLS_REPORT = ("metrics", "per_label", "confusion", "failures", "examples")
 
 TASK = Task(
     name="CHIP-MDCFNPC",
@@ -31,8 +31,7 @@ TASK = Task(
     aligner="greedy",
     metrics=ATTR_CLS_METRICS,
     taggers=ATTR_CLS_TAGGERS,
-    report=ATTR_CLS_REPORT,
-    fallback_label=NOT_ANNOTATED_LONG,
+    report=REPORT_SECTIONS,
+    unknown_label=NOT_ANNOTATED,  # what the rule makes of a label outside the choices (不标注)
     rules=_rules,
-    recipes=("round1", "round2", "round3", "custom"),
 )

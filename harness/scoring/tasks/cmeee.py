@@ -7,7 +7,7 @@ entity types (a mention found under another type is a confusion, not a missing m
 from __future__ import annotations
 
 from harness.scoring.ner import official_mentions
-from harness.scoring.tasks.base import Metric, Task
+from harness.scoring.tasks.base import REPORT_SECTIONS, Metric, Task
 
 TASK = Task(
     name="CMeEE-V2",
@@ -26,6 +26,5 @@ TASK = Task(
         Metric("classification.micro_f1", "type micro-F1", headline=True),
     ),
     taggers=("missing", "wrong_type", "boundary", "hallucination", "duplicate", "drift"),
-    report=("metrics", "per_label", "confusion", "failures", "examples"),
-    recipes=("round1", "custom"),
+    report=REPORT_SECTIONS,
 )

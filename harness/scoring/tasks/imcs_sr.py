@@ -11,9 +11,10 @@ from __future__ import annotations
 
 from functools import partial
 
+from harness.scoring.labels import UNCERTAIN
 from harness.scoring.official import IMCS_UNCERTAIN, official_pairs
-from harness.scoring.tasks.base import Task
-from harness.scoring.tasks.chip_mdcfnpc import ATTR_CLS_METRICS, ATTR_CLS_REPORT, ATTR_CLS_TAGGERS
+from harness.scoring.tasks.base import REPORT_SECTIONS, Task
+from harness.scoring.tasks.chip_mdcfnpc import ATTR_CLS_METRICS, ATTR_CLS_TAGGERS
 
 TASK = Task(
     name="IMCS-V2-SR",
@@ -24,7 +25,6 @@ TASK = Task(
     aligner="greedy",
     metrics=ATTR_CLS_METRICS,
     taggers=ATTR_CLS_TAGGERS,
-    report=ATTR_CLS_REPORT,
-    fallback_label=IMCS_UNCERTAIN,
-    recipes=("round1", "custom"),  # round2 takes its dev records from it (the study's mistake)
+    report=REPORT_SECTIONS,
+    unknown_label=UNCERTAIN,  # what the rule makes of a label outside the choices
 )
