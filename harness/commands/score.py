@@ -74,15 +74,16 @@ def _check_trace_path(trace: str, synonyms: tuple[str, ...], *inputs: str | None
     check_output_path(trace, "--trace", [*inputs, *dirs])
 
 
-def render_summary(summary: dict[str, Any], console: Any) -> None:
-    """The rich tables of a score summary: one task's blocks, or the micro average of several
-    and then each task's blocks."""
+def render_summary(summary: dict[str, Any], console: Any, task: str | None = None) -> None:
+    """The rich tables of a score summary: one task's blocks (`task` names it), or the micro
+    average of several and then each task's blocks. A task's blocks are the sections its
+    `report` lists, as in `harness report`: metrics (the scores table), per_label, failures."""
     if "by_task" in summary:
         _render_micro(summary, console)
         for name, block in summary["by_task"].items():
-            _render_task(block, console, f"{name}: ")
+            _render_task(block, console, f"{name}: ", name)
     else:
-        _render_task(summary, console, "")
+        _render_task(summary, console, "", task)
     notes = []
     if summary.get("skipped"):
         notes.append(f"skipped records of other tasks (task_dataset: count): {summary['skipped']}")
@@ -110,7 +111,22 @@ def _render_micro(summary: dict[str, Any], console: Any) -> None:
     console.print(t)
 
 
-def _render_task(summary: dict[str, Any], console: Any, prefix: str) -> None:
+def _render_task(summary: dict[str, Any], console: Any, prefix: str, task_name: str | None) -> None:
+    """The sections of one task's summary that its `report` lists (a task harness does not know: all)."""
+    from harness.scoring.tasks import REPORT_SECTIONS, TASKS
+
+    task = TASKS.get(task_name) if task_name else None
+    shown = task.report if task is not None else REPORT_SECTIONS
+    for section, render in (
+        ("metrics", _metrics_table),
+        ("per_label", _per_label_table),
+        ("failures", _failures_table),
+    ):
+        if section in shown:
+            render(summary, console, prefix)
+
+
+def _metrics_table(summary: dict[str, Any], console: Any, prefix: str) -> None:
     from rich.table import Table
 
     off, can, cls = summary["official"], summary["canonical"], summary["classification"]
@@ -125,12 +141,22 @@ def _render_task(summary: dict[str, Any], console: Any, prefix: str) -> None:
     for name in ("accuracy", "macro_f1", "micro_f1"):
         t.add_row(f"cls {name}", "", "", _fmt(cls[name]), _ci(summary, name), "", "", "")
     console.print(t)
+
+
+def _per_label_table(summary: dict[str, Any], console: Any, prefix: str) -> None:
+    from rich.table import Table
+
     per = Table(title=f"{prefix}per label (revised protocol)")
     for col in ("label", "precision", "recall", "F1", "support"):
         per.add_column(col, justify="left" if col == "label" else "right")
-    for label, v in cls["per_label"].items():
+    for label, v in summary["classification"]["per_label"].items():
         per.add_row(label, _fmt(v["precision"]), _fmt(v["recall"]), _fmt(v["f1"]), str(v["support"]))
     console.print(per)
+
+
+def _failures_table(summary: dict[str, Any], console: Any, prefix: str) -> None:
+    from rich.table import Table
+
     fails = Table(title=f"{prefix}failure tags (samples)")
     fails.add_column("tag")
     fails.add_column("samples", justify="right")
@@ -241,6 +267,6 @@ def score(
     if as_json:
         emit_json(result.summary)
     else:
-        render_summary(result.summary, console_for(False))
+        render_summary(result.summary, console_for(False), result.tasks[0])
         if trace:
             console_for(False).print(f"traces: {trace}")
