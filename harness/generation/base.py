@@ -21,6 +21,7 @@ from harness.generation.backends import Engine, get_backend
 from harness.generation.config import GenerationConfig
 from harness.generation.identity import cache_key
 from harness.hashing import sha256_text
+from harness.memory import peak_memory, reset_peak_memory
 from harness.records import Record
 
 
@@ -77,6 +78,7 @@ def generate(
     backend_key = cache_backend(config)
 
     backend: Engine | None = None
+    reset_peak_memory()  # this call's peak (engine, KV cache), not an earlier step's
     cache = GenerationCache(cache_path) if cache_path is not None else None
     stats: dict[str, Any] = {"backend": config.backend, "generated": 0, "cache_hits": 0, "new_tokens": 0}
     warnings: list[str] = [cache.notice] if cache is not None and cache.notice else []
@@ -107,8 +109,14 @@ def generate(
             missing[n] = sorted(first.values(), key=lambda i: len(prompts[i]))
         total_missing = sum(len(v) for v in missing.values())
         gen_start = time.perf_counter()
+        by_system: dict[str, dict[str, Any]] = {}
         with GenerationProgress(total_missing, enabled=progress) as bar:
             for name, idx in missing.items():
+                sys_start, sys_load, sys_tokens = (
+                    time.perf_counter(),
+                    backend.load_seconds,
+                    stats["new_tokens"],
+                )
                 for chunk in _chunks(idx, backend.chunk_size):
                     outs = backend.generate(
                         [prompts[i] for i in chunk], adapter_or_none(name, systems), bar.advance
@@ -122,6 +130,15 @@ def generate(
                             for i, out in zip(chunk, outs, strict=True)
                         )
                     stats["generated"] += len(chunk)
+            # a lazily loaded engine or adapter counts as loading, not generating
+            sys_seconds = time.perf_counter() - sys_start - (backend.load_seconds - sys_load)
+            sys_new = stats["new_tokens"] - sys_tokens
+            by_system[name] = {
+                "generated": len(idx),
+                "new_tokens": sys_new,
+                "seconds": round(sys_seconds, 3),
+                "tokens_per_s": round(sys_new / sys_seconds, 2) if idx and sys_seconds > 0 else 0.0,
+            }
             done = {keys[name][i]: texts[name][i] for i in idx}
             texts[name] = [
                 t if t is not None else done[k] for t, k in zip(texts[name], keys[name], strict=True)
@@ -140,6 +157,8 @@ def generate(
     stats["tokens_per_s"] = round(stats["new_tokens"] / gen_seconds, 2) if gen_seconds > 0 else 0.0
     stats["seconds"] = round(time.perf_counter() - started, 3)
     stats["systems"] = list(systems)
+    stats["by_system"] = by_system
+    stats.update(peak_memory())
     stats["samples"] = len(records)
     rows = {
         name: [

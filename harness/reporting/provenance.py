@@ -97,6 +97,18 @@ def _generation_cost(system: str, header: dict[str, Any]) -> str:
     calls = _dict(header.get("generation")).get("calls") or []
     for call in calls:
         if isinstance(call, dict) and system in (call.get("systems") or []):
+            own = _dict(_dict(call.get("by_system")).get(system))
+            if own.get("generated"):  # this system's share of the call (newer manifests)
+                return _join(
+                    f"{call.get('backend', '')} {_secs(own.get('seconds'))}".strip(),
+                    f"{own['new_tokens']} tokens" if isinstance(own.get("new_tokens"), int) else "",
+                    f"{own['tokens_per_s']:.0f} tok/s"
+                    if isinstance(own.get("tokens_per_s"), int | float)
+                    else "",
+                    f"peak RSS {call['peak_rss_mib']:.0f} MiB"
+                    if isinstance(call.get("peak_rss_mib"), int | float)
+                    else "",
+                )
             others = len(call["systems"]) - 1
             return _join(
                 f"{call.get('backend', '')} {_secs(call.get('seconds'))}".strip(),

@@ -32,6 +32,7 @@ from transformers import Trainer
 from transformers.trainer_pt_utils import LengthGroupedSampler, get_length_grouped_indices
 
 from harness.errors import HarnessError
+from harness.memory import peak_memory, reset_peak_memory
 from harness.modelzoo.identity import resolve_dtype
 from harness.records import Record
 from harness.training.data import IGNORE_INDEX, PadCollator, encode_records
@@ -239,8 +240,7 @@ def run_trainer(
 
         state = json.loads((resume_from / "trainer_state.json").read_text(encoding="utf-8"))
         tokens_before = int(state.get("num_input_tokens_seen", 0) or 0)
-    if torch.cuda.is_available():
-        torch.cuda.reset_peak_memory_stats()
+    reset_peak_memory()  # this round's peak, not an earlier round's in the same process
     start = time.perf_counter()
     trainer.train(resume_from_checkpoint=str(resume_from) if resume_from else None)
     train_seconds = time.perf_counter() - start
@@ -263,16 +263,4 @@ def run_trainer(
         },
         "tokens_per_s": round(tokens / train_seconds, 1) if train_seconds > 0 and tokens > 0 else None,
         **peak_memory(),
-    }
-
-
-def peak_memory() -> dict[str, float | None]:
-    """Peak RSS of this process and, on CUDA, peak allocated/reserved memory since the last reset (MiB)."""
-    from harness.runs import peak_rss_mib
-
-    cuda = torch.cuda.is_available()
-    return {
-        "peak_rss_mib": peak_rss_mib(),
-        "cuda_max_allocated_mib": round(torch.cuda.max_memory_allocated() / 2**20, 1) if cuda else None,
-        "cuda_max_reserved_mib": round(torch.cuda.max_memory_reserved() / 2**20, 1) if cuda else None,
     }

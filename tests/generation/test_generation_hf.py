@@ -39,6 +39,10 @@ def test_adapters_change_outputs_and_rerun_is_all_cache_hits(
     )
     assert first.stats["generated"] == 48 and first.stats["cache_hits"] == 0
     assert first.stats["new_tokens"] > 0 and first.stats["tokens_per_s"] > 0
+    per_system = first.stats["by_system"]
+    assert set(per_system) == set(systems) and all(s["generated"] == 16 for s in per_system.values())
+    assert sum(s["new_tokens"] for s in per_system.values()) == first.stats["new_tokens"]
+    assert all(s["tokens_per_s"] > 0 for s in per_system.values()) and first.stats["peak_rss_mib"] > 0
     assert first.warnings == []
     base, a1, a2 = (first.predictions(s) for s in systems)
     assert base != a1 and base != a2 and a1 != a2  # each adapter is really applied

@@ -270,6 +270,27 @@ def test_provenance_names_what_made_each_system(
     assert row["generation"] == "hf 12.3 s · 889 tok/s · shared with 1 other system"
 
 
+def test_provenance_gives_a_system_its_own_share_of_a_generation_call() -> None:
+    from harness.reporting.provenance import system_rows
+
+    call = {
+        "backend": "vllm",
+        "seconds": 300.0,
+        "tokens_per_s": 80.0,
+        "peak_rss_mib": 2048.4,
+        "systems": ["a", "b"],
+        "by_system": {
+            "a": {"generated": 4, "new_tokens": 900, "seconds": 10.0, "tokens_per_s": 90.0},
+            "b": {"generated": 0, "new_tokens": 0, "seconds": 0.0, "tokens_per_s": 0.0},
+        },
+    }
+    manifest = {"models": {"base": MODEL}, "scores_header": {"generation": {"calls": [call]}}}
+    a, b = system_rows(manifest, ["a", "b"])
+    assert a["generation"] == "vllm 10.0 s · 900 tokens · 90 tok/s · peak RSS 2048 MiB"
+    # nothing generated (all cached): the call as a whole, as before
+    assert b["generation"] == "vllm 300.0 s · 80 tok/s · shared with 1 other system"
+
+
 def test_provenance_is_a_table_with_the_raw_json_folded(marked_run: RunDir) -> None:
     html = render_html(load_report_data(marked_run))
     prov = html[html.index("<h2>Provenance</h2>") :]
