@@ -44,7 +44,6 @@ def compare_systems(
     a_ref: str, b_ref: str, *, metrics: list[str] | None = None, resamples: int = 2000, seed: int = 0
 ) -> dict[str, Any]:
     """Paired bootstrap per metric, McNemar on per-sample correctness, fixed and broken samples."""
-    from harness.scoring.stats import mcnemar
 
     wanted = metrics or [p for p, _ in HEADLINE if p in STAT_METRICS]
     unknown = [m for m in wanted if m not in STAT_METRICS]
@@ -58,9 +57,23 @@ def compare_systems(
             f"{ca.sample_ids[0]!r}; {b_ref}: {len(cb.sample_ids)}, e.g. {cb.sample_ids[0]!r}): they were "
             "scored on different test sets, so there is nothing to pair"
         )
+    label_a, label_b = side_labels(run_a, sys_a, run_b, sys_b)
+    return {
+        "a": {"run": str(run_a.root), "system": sys_a, "label": label_a, "samples": len(ca.sample_ids)},
+        "b": {"run": str(run_b.root), "system": sys_b, "label": label_b, "samples": len(cb.sample_ids)},
+        **compare_counts(ca, cb, wanted, resamples=resamples, seed=seed),
+    }
+
+
+def compare_counts(
+    ca: Counts, cb: Counts, metrics: list[str], *, resamples: int, seed: int
+) -> dict[str, Any]:
+    """b against a on their shared samples: paired bootstrap per metric, McNemar, fixed and broken."""
+    from harness.scoring.stats import mcnemar
+
     # a run of several tasks: the micro metrics on all samples, then each task's (`by_task.TASK.…`)
     tests = []
-    for name, stat, _, a, b in per_task_rows([{"metric": m, "tolerance": 0.0} for m in wanted], ca, cb):
+    for name, stat, _, a, b in per_task_rows([{"metric": m, "tolerance": 0.0} for m in metrics], ca, cb):
         tests.append(
             {**paired(a, b, stat, "paired_bootstrap", resamples=resamples, seed=seed), "metric": name}
         )
@@ -69,10 +82,7 @@ def compare_systems(
     pairs = [(i, pos[s]) for i, s in enumerate(ca.sample_ids) if s in pos]
     ok_a, ok_b = ca.correct(), cb.correct()
     mc = mcnemar([bool(ok_a[i]) for i, _ in pairs], [bool(ok_b[j]) for _, j in pairs])
-    label_a, label_b = side_labels(run_a, sys_a, run_b, sys_b)
     return {
-        "a": {"run": str(run_a.root), "system": sys_a, "label": label_a, "samples": len(ca.sample_ids)},
-        "b": {"run": str(run_b.root), "system": sys_b, "label": label_b, "samples": len(cb.sample_ids)},
         "shared_samples": shared,
         "metrics": tests,
         "mcnemar": {**mc, "unit": "sample (all gold entities right, nothing extra)"},

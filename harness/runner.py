@@ -105,9 +105,43 @@ def score_and_report(
             scores["systems"][s] = score_system(run, scorer, test, s, load_run_predictions(run, s))
             advance()
     scores["scoring"] = scoring.model_dump(mode="json")
+    scores["paired"] = paired_against_base(run, scores, scoring)
     write_doc(run.scores, {"version": SCORES_VERSION, **scores})
     render_reports(run, console)
     return scores
+
+
+# What the report tests every system on against the base (paired on the same samples).
+PAIRED_METRICS = ("official.f1", "classification.accuracy")
+
+
+def paired_against_base(run: RunDir, scores: dict[str, Any], scoring: Any) -> dict[str, Any] | None:
+    """Each system against the report's base system: Δ, its 95% CI and p (paired bootstrap) for
+    PAIRED_METRICS, and McNemar on per-sample correctness. None when there is nothing to pair."""
+    from harness.comparing import compare_counts
+    from harness.gate import load_counts
+
+    base = (scores.get("report") or {}).get("base")
+    others = [s for s in scores["order"] if s != base]
+    if base not in scores["order"] or not others or scoring.bootstrap_resamples == 0:
+        return None
+    results = {}
+    base_counts = load_counts(run, base)  # this run's counts files, just written
+    for s in others:
+        res = compare_counts(
+            base_counts,
+            load_counts(run, s),
+            list(PAIRED_METRICS),
+            resamples=scoring.bootstrap_resamples,
+            seed=scoring.seed,
+        )
+        results[s] = {k: res[k] for k in ("metrics", "mcnemar", "shared_samples")}
+    return {
+        "base": base,
+        "test": "paired_bootstrap",
+        "resamples": scoring.bootstrap_resamples,
+        "systems": results,
+    }
 
 
 def render_reports(run: RunDir, console: Console | None) -> None:

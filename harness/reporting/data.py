@@ -158,6 +158,35 @@ class ReportData:
                 )
         return out
 
+    def paired(self) -> dict[str, Any] | None:
+        """Each system against the base on the same samples (scores.json `paired`), as display
+        strings: one row per system and metric with Δ, its 95% CI and p, plus McNemar."""
+        from harness.gate import fmt_p
+
+        block = self.scores.get("paired")
+        if not isinstance(block, dict) or not isinstance(block.get("systems"), dict):
+            return None
+        resamples = block.get("resamples")
+        rows = []
+        for system, res in block["systems"].items():
+            mc = res.get("mcnemar") or {}
+            for t in res.get("metrics") or []:
+                rows.append(
+                    {
+                        "system": system,
+                        "metric": t["metric"],
+                        "base": f"{t['a']:.3f}",
+                        "value": f"{t['b']:.3f}",
+                        "delta": f"{t['diff']:+.3f}",
+                        "ci": f"[{t['ci'][0]:+.3f}, {t['ci'][1]:+.3f}]",
+                        "p": fmt_p(t["p_value"], resamples),
+                        "better": t["diff"] > 0 and t["p_value"] < 0.05,
+                        "worse": t["diff"] < 0 and t["p_value"] < 0.05,
+                        "mcnemar": f"{mc.get('b01', 0)} fixed / {mc.get('b10', 0)} broken, p = {mc.get('p_value', 1):.3g}",
+                    }
+                )
+        return {"base": block.get("base"), "resamples": resamples, "rows": rows}
+
     def gate(self) -> dict[str, Any] | None:
         """The last gate verdict on this run (scores.json `gate_result`, written by `harness run` and
         `harness gate`), as display strings: passed, baseline, and one row per gated check."""

@@ -88,11 +88,17 @@ def _failures(summaries: dict[str, dict[str, Any]]) -> dict[str, Any]:
     names: list[str] = []
     for summary in summaries.values():
         names += [k for k in summary.get("failures") or {} if k not in names]
+    # samples with no line in the answer form (scores written before it was counted have none)
+    no_answer = any("no_answer" in summary for summary in summaries.values())
     rows = [
-        (s, [tagged_count((summary.get("failures") or {}).get(n)) for n in names])
+        (
+            s,
+            [summary.get("no_answer", "–")] * no_answer
+            + [tagged_count((summary.get("failures") or {}).get(n)) for n in names],
+        )
         for s, summary in summaries.items()
     ]
-    return {"names": names, "rows": rows}
+    return {"names": ["no answer"] * no_answer + names, "rows": rows}
 
 
 def _sections(data: ReportData) -> dict[str, list[dict[str, Any]]]:
@@ -237,6 +243,7 @@ def render_html(data: ReportData) -> str:
             example_pool=len(_example_records(data)),
             examples_hidden=len(data.records) - len(_example_records(data)),
             outcomes=outcomes(data),
+            paired=data.paired(),
             gate=data.gate(),
             provenance={
                 "run": run_rows(data.manifest, data.scores),

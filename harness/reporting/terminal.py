@@ -97,6 +97,10 @@ def metrics_tables(data: ReportData, console: Console) -> list[Any]:
     return lines
 
 
+# samples with no line in the answer form at all (summary["no_answer"]), beside the tags
+NO_ANSWER = "no answer"
+
+
 def failures_tables(data: ReportData, console: Console) -> list[Any]:
     """Samples tagged per failure mode: one block per task the run scores (ReportData.blocks)."""
     out: list[Any] = []
@@ -111,7 +115,14 @@ def _failure_block(prefix: str, summaries: dict[str, dict[str, Any]], console: C
         names += [k for k in summary.get("failures") or {} if k not in names]
     if not names:
         return []
+    if any("no_answer" in summary for summary in summaries.values()):
+        names.insert(0, NO_ANSWER)
     title = f"{prefix}failure modes (samples tagged)"
+
+    def cell(summary: dict[str, Any], name: str) -> str:
+        if name == NO_ANSWER:
+            return str(summary.get("no_answer", "–"))
+        return str(tagged_count((summary.get("failures") or {}).get(name)))
 
     def make(group: list[int], first: bool) -> Table:
         table = Table(title=title if first else f"{title} (continued)", title_justify="left")
@@ -119,8 +130,7 @@ def _failure_block(prefix: str, summaries: dict[str, dict[str, Any]], console: C
         for i in group:
             table.add_column(names[i], justify="right", no_wrap=True)
         for s, summary in summaries.items():
-            fails = summary.get("failures") or {}
-            table.add_row(s, *(str(tagged_count(fails.get(names[i]))) for i in group))
+            table.add_row(s, *(cell(summary, names[i]) for i in group))
         return table
 
     tables = packed_tables(console, len(names), make)
@@ -169,6 +179,24 @@ def outcome_lines(data: ReportData) -> list[Text]:
     ]
 
 
+def paired_lines(data: ReportData) -> list[Text]:
+    """One line per system: its paired test against the base (Δ, 95% CI, p; McNemar)."""
+    paired = data.paired()
+    if paired is None:
+        return []
+    by_system: dict[str, list[dict[str, Any]]] = {}
+    for row in paired["rows"]:
+        by_system.setdefault(row["system"], []).append(row)
+    lines = []
+    for system, rows in by_system.items():
+        tests = "; ".join(f"{r['metric']} {r['delta']} {r['ci']} p {r['p']}" for r in rows)
+        verdict = "better" if rows[0]["better"] else "worse" if rows[0]["worse"] else "no significant change"
+        lines.append(
+            Text(f"{system} vs {paired['base']} (paired): {tests}; McNemar {rows[0]['mcnemar']} → {verdict}")
+        )
+    return lines
+
+
 def gate_lines(data: ReportData) -> list[Text]:
     """The last gate verdict stored with the run (`harness run` or `harness gate`), one line per check."""
     verdict = data.gate()
@@ -188,7 +216,9 @@ def gate_lines(data: ReportData) -> list[Text]:
 
 def render_terminal(data: ReportData, console: Console) -> None:
     parts: list[Any] = [*metrics_tables(data, console), *failures_tables(data, console)]
-    if data.traces:
+    paired = paired_lines(data)
+    parts.extend(paired)
+    if data.traces and not (paired and data.reference == data.base):  # else McNemar says it
         parts.extend(outcome_lines(data))
     parts.extend(contamination_lines(data))
     parts.extend(skipped_lines(data))

@@ -227,7 +227,8 @@ def score(
 
     Each record is scored by its task (harness.scoring.tasks); records of no registered task are
     skipped (counted in `summary["skipped"]`); a record with no prediction is scored as an
-    empty prediction (counted in `summary["unpredicted"]`).
+    empty prediction (counted in `summary["unpredicted"]`). `summary["no_answer"]` counts the
+    samples whose prediction has no line in the task's answer form (format drift at its worst).
     Prediction ids without a record are ignored here (`read_predictions` rejects them).
     Pass a `scorer` to reuse its caches across calls (re-scoring after a synonym edit needs
     a new one).
@@ -310,7 +311,7 @@ def _score(
         alignments.append,
         all_tags.append,
     )
-    unpredicted = extra_items = 0
+    unpredicted = extra_items = no_answer = 0
     last_choices: list[str] | None = None  # records of one task share their choices: look up once
     cs = frozenset()
     for rec in records:
@@ -327,6 +328,7 @@ def _score(
         g_items, g_norms = g.dedup()
         p_items = p.items
         ng = len(g_items)
+        no_answer += not p_items
         if p is g and ng == len(p_items) and not g.repeat:  # the gold text, no line repeated
             al = None
             codes += map(self_code.__getitem__, map(_LABEL, g_items))
@@ -379,7 +381,7 @@ def _score(
         add_alignment(al)
         add_tags(tags)
     kept = (list(records), kept_texts, alignments, all_tags)
-    result = _finish(sc, kept, sets, codes, n_items, tag_counts, skipped, unpredicted, extra_items)
+    result = _finish(sc, kept, sets, codes, n_items, tag_counts, skipped, unpredicted, extra_items, no_answer)
     result._task, result.tasks = task, [task.name] * len(records)
     return result
 
@@ -394,6 +396,7 @@ def _finish(
     skipped: dict[str, int],
     unpredicted: int,
     extra_items: int,
+    no_answer: int,
 ) -> ScoreResult:
     """Per-sample count matrix (vectorized from the item codes), metrics, CIs, the summary."""
     cfg = sc.config
@@ -434,6 +437,7 @@ def _finish(
         ),
         "skipped": skipped,
         "unpredicted": unpredicted,
+        "no_answer": no_answer,
         "protocol": {
             "parser": cfg.parser,
             "canonicalizer": cfg.canonicalizer,
@@ -488,13 +492,14 @@ def _score_ner(
     taggers = sc.taggers_for(task)
     samples, rows, pairs, n_items = [], [], [], []
     tag_counts = dict.fromkeys(taggers, 0)
-    unpredicted = extra = 0
+    unpredicted = extra = no_answer = 0
     for rec in records:
         text = predictions.get(rec.sample_id)
         if text is None:
             unpredicted += 1
             text = ""
         sample, row, sample_pairs = ner.score_sample(task, rec, text, taggers)
+        no_answer += not sample.pred_items
         samples.append(sample)
         rows.append(row)
         pairs += sample_pairs
@@ -521,6 +526,7 @@ def _score_ner(
         "ci": _ci(sc, counts, task),
         "skipped": skipped,
         "unpredicted": unpredicted,
+        "no_answer": no_answer,
         "protocol": {
             "parser": task.lenient,
             "canonicalizer": "identity",  # mentions are spans: normalized, never replaced by synonyms
@@ -567,6 +573,7 @@ def _join(sc: Scorer, parts: list[ScoreResult], skipped: dict[str, int]) -> Scor
         "ci": _ci(sc, counts, None),
         "skipped": skipped,
         "unpredicted": sum(p.summary["unpredicted"] for p in parts),
+        "no_answer": sum(p.summary["no_answer"] for p in parts),
         "by_task": {p.tasks[0]: p.summary for p in parts},
     }
     return ScoreResult(

@@ -74,8 +74,9 @@ def test_terminal_shows_each_task_failures_and_fits_80_columns(mixed_run: RunDir
     out = io.StringIO()
     render_terminal(load_report_data(mixed_run), Console(file=out, width=80))
     text = out.getvalue()
+    # a table too wide for 80 columns goes on under the same title, "(continued)"
     titles = re.findall(r"^(\S+): failure modes", text, flags=re.M)
-    assert titles == NAMES
+    assert list(dict.fromkeys(titles)) == NAMES
     assert "wrong_type" in text.split("CMeEE-V2: failure modes")[1]
     assert "…" not in text and max(len(line.rstrip()) for line in text.splitlines()) <= 80
 

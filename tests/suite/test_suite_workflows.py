@@ -406,3 +406,24 @@ def test_readme_lists_every_verb() -> None:
     readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
     missing = [verb for verb in VERBS if f"`harness {verb}" not in readme]
     assert not missing, f"README.md's verb table lacks {missing}"
+
+
+def test_every_system_is_paired_against_the_base(accepted: dict[str, Path], tmp_path: Path) -> None:
+    from harness.comparing import compare_systems
+
+    run = accepted["run"]
+    paired = scores_of(run)["paired"]
+    assert paired["base"] == "rules" and set(paired["systems"]) == {"stored"}
+    stored = paired["systems"]["stored"]
+    assert [t["metric"] for t in stored["metrics"]] == ["official.f1", "classification.accuracy"]
+    # the same numbers `harness compare` gives for the pair
+    direct = compare_systems(
+        f"{run}:rules", f"{run}:stored", metrics=["official.f1", "classification.accuracy"], resamples=100
+    )
+    assert stored["metrics"] == direct["metrics"] and stored["mcnemar"] == direct["mcnemar"]
+    code, out = cli("report", run, cwd=tmp_path)
+    assert code == 0 and "stored vs rules (paired): official.f1" in " ".join(out.split())
+    html = (run / "index.html").read_text(encoding="utf-8")
+    section = html[html.index('<table id="paired">') :]
+    section = section[: section.index("</table>")]
+    assert section.count('<td class="name">stored</td>') == 2 and "official.f1" in section
