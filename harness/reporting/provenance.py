@@ -28,6 +28,11 @@ def _secs(v: Any) -> str:
     return f"{v:.1f} s" if isinstance(v, int | float) and not isinstance(v, bool) else ""
 
 
+def _num(template: str, value: Any) -> str:
+    """`template` filled with a number, or "" when the value is not one (fields are optional)."""
+    return template.format(value) if isinstance(value, int | float) and not isinstance(value, bool) else ""
+
+
 def _join(*parts: str) -> str:
     return " · ".join(p for p in parts if p)
 
@@ -101,20 +106,14 @@ def _generation_cost(system: str, header: dict[str, Any]) -> str:
             if own.get("generated"):  # this system's share of the call (newer manifests)
                 return _join(
                     f"{call.get('backend', '')} {_secs(own.get('seconds'))}".strip(),
-                    f"{own['new_tokens']} tokens" if isinstance(own.get("new_tokens"), int) else "",
-                    f"{own['tokens_per_s']:.0f} tok/s"
-                    if isinstance(own.get("tokens_per_s"), int | float)
-                    else "",
-                    f"peak RSS {call['peak_rss_mib']:.0f} MiB"
-                    if isinstance(call.get("peak_rss_mib"), int | float)
-                    else "",
+                    _num("{} tokens", own.get("new_tokens")),
+                    _num("{:.0f} tok/s", own.get("tokens_per_s")),
+                    _num("peak RSS {:.0f} MiB", call.get("peak_rss_mib")),
                 )
             others = len(call["systems"]) - 1
             return _join(
                 f"{call.get('backend', '')} {_secs(call.get('seconds'))}".strip(),
-                f"{call['tokens_per_s']:.0f} tok/s"
-                if isinstance(call.get("tokens_per_s"), int | float)
-                else "",
+                _num("{:.0f} tok/s", call.get("tokens_per_s")),
                 f"shared with {others} other system{'s' if others > 1 else ''}" if others else "",
             )
     return ""
@@ -158,12 +157,8 @@ def system_rows(manifest: dict[str, Any], systems: list[str]) -> list[dict[str, 
             training = _join(
                 f"{cost['steps']} steps" if cost.get("steps") is not None else "",
                 _secs(cost.get("seconds")),
-                f"{cost['tokens_per_s']:.0f} tok/s"
-                if isinstance(cost.get("tokens_per_s"), int | float)
-                else "",
-                f"peak RSS {cost['peak_rss_mib']:.0f} MiB"
-                if isinstance(cost.get("peak_rss_mib"), int | float)
-                else "",
+                _num("{:.0f} tok/s", cost.get("tokens_per_s")),
+                _num("peak RSS {:.0f} MiB", cost.get("peak_rss_mib")),
                 f"resumed from step {resumed}" if resumed else "",
             )
         rows.append(
