@@ -190,7 +190,9 @@ def paired_lines(data: ReportData) -> list[Text]:
     lines = []
     for system, rows in by_system.items():
         tests = "; ".join(f"{r['metric']} {r['delta']} {r['ci']} p {r['p']}" for r in rows)
-        verdict = "better" if rows[0]["better"] else "worse" if rows[0]["worse"] else "no significant change"
+        first = rows[0]  # the headline metric decides the one-word verdict
+        change = "higher" if first["better"] else "lower" if first["worse"] else "no significant change"
+        verdict = f"{first['metric']} {change}" if first["better"] or first["worse"] else change
         lines.append(
             Text(f"{system} vs {paired['base']} (paired): {tests}; McNemar {rows[0]['mcnemar']} → {verdict}")
         )
