@@ -130,19 +130,20 @@ def generate(
                             for i, out in zip(chunk, outs, strict=True)
                         )
                     stats["generated"] += len(chunk)
-            # a lazily loaded engine or adapter counts as loading, not generating
-            sys_seconds = time.perf_counter() - sys_start - (backend.load_seconds - sys_load)
-            sys_new = stats["new_tokens"] - sys_tokens
-            by_system[name] = {
-                "generated": len(idx),
-                "new_tokens": sys_new,
-                "seconds": round(sys_seconds, 3),
-                "tokens_per_s": round(sys_new / sys_seconds, 2) if idx and sys_seconds > 0 else 0.0,
-            }
-            done = {keys[name][i]: texts[name][i] for i in idx}
-            texts[name] = [
-                t if t is not None else done[k] for t, k in zip(texts[name], keys[name], strict=True)
-            ]
+                # a lazily loaded engine or adapter counts as loading, not generating
+                sys_seconds = time.perf_counter() - sys_start - (backend.load_seconds - sys_load)
+                sys_new = stats["new_tokens"] - sys_tokens
+                by_system[name] = {
+                    "generated": len(idx),
+                    "new_tokens": sys_new,
+                    "seconds": round(sys_seconds, 3),
+                    "tokens_per_s": round(sys_new / sys_seconds, 2) if idx and sys_seconds > 0 else 0.0,
+                }
+                # a prompt repeated within this system's records gets its first occurrence's text
+                done = {keys[name][i]: texts[name][i] for i in idx}
+                texts[name] = [
+                    t if t is not None else done[k] for t, k in zip(texts[name], keys[name], strict=True)
+                ]
         gen_seconds = time.perf_counter() - gen_start - backend.load_seconds
         stats["load_seconds"] = round(backend.load_seconds, 3)
         # Adapters served from the cache were checked when they were generated.

@@ -118,12 +118,18 @@ def test_stop_strings_cut_the_text(tiny_model_dir: Path, gen_records: list[Recor
     assert text.startswith(cut.rows["base"][0]["text"])
 
 
-def test_repeated_inputs_are_generated_once(tiny_model_dir: Path, gen_records: list[Record]) -> None:
+def test_repeated_inputs_are_generated_once(
+    tiny_model_dir: Path, gen_records: list[Record], adapters: dict[str, Path]
+) -> None:
     from dataclasses import replace
 
     a, b = gen_records[:2]
     records = [a, replace(b, sample_id="copy-of-" + a.sample_id, input=a.input), b]
-    result = generate(str(tiny_model_dir), records, {"base": None}, _cfg(), cache_path=None, progress=False)
-    preds = result.predictions("base")
-    assert result.stats["generated"] == 2
-    assert preds[a.sample_id] == preds["copy-of-" + a.sample_id] and len(preds) == 3
+    # two systems: every system's repeats get their text, not only the last system's
+    systems = {"base": None, "a1": str(adapters["a1"])}
+    result = generate(str(tiny_model_dir), records, systems, _cfg(), cache_path=None, progress=False)
+    assert result.stats["generated"] == 4
+    for name in systems:
+        preds = result.predictions(name)
+        assert isinstance(preds["copy-of-" + a.sample_id], str), name
+        assert preds[a.sample_id] == preds["copy-of-" + a.sample_id] and len(preds) == 3

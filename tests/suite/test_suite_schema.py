@@ -38,8 +38,10 @@ def test_the_project_ships_both_suites() -> None:
 @pytest.mark.parametrize("path", SUITES, ids=lambda p: p.name)
 def test_every_shipped_suite_validates(path: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("PROMPTCBLUE_DIR", str(tmp_path))
+    monkeypatch.setenv("CHIP2021_DIALOGS", str(tmp_path / "dialogs.jsonl"))
     suite = load_suite(path)
-    assert suite.systems and suite.gate.baseline
+    # real.yaml takes ~30 minutes on a CPU: no CI job runs it, so it keeps no baseline yet
+    assert suite.systems and (suite.gate.baseline or path.name == "real.yaml")
     for s in suite.systems:
         if isinstance(s, TrainedSystem):
             suite.train_config(s)  # the merged training block is a valid TrainConfig
